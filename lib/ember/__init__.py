@@ -1,1 +1,55 @@
-"""ember."""
+"""ember: a small deep-learning library with PyTorch's names and semantics, written to be read.
+
+    import ember as torch   # the lecture's PyTorch code runs with this one change
+"""
+from . import backend, dtypes
+from .backend import Device as device
+from .dtypes import (DType as dtype, bool_ as bool, float16, float32, float64, int32, int64,
+                     uint8, promote_types)
+from .errors import AutogradError, DeviceError, DTypeError, EmberError, ShapeError
+from .tensor import Size, Tensor
+from . import ops  # installs the operators and math methods on Tensor
+from . import autograd
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, ones, ones_like, rand, rand_like, randint, randint_like, randn,
+                       randn_like, randperm, tensor, zeros, zeros_like)
+from .random import Generator, initial_seed, manual_seed, seed
+from .ops.compare import (allclose, eq, equal, ge, gt, isfinite, isnan, le, logical_and,
+                          logical_not, logical_or, lt, ne, sign)
+from .ops.conversion import clone
+from .ops.elementwise import (abs, add, clamp, cos, div, exp, log, maximum, minimum, mul, neg,
+                              pow, relu, sigmoid, sin, sqrt, square, sub, tanh)
+from .ops.index import gather, masked_fill, where
+from .ops.matmul import bmm, dot, matmul, mm
+from .ops.reduce import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std,
+                         sum, var)
+from .ops.shape import (cat, chunk, expand, flatten, permute, reshape, split, squeeze, stack, t,
+                        transpose, unsqueeze)
+from . import cuda
+
+clip = clamp
+concat = cat
+float = float32
+double = float64
+long = int64
+half = float16
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:
+    return t.numel()
+
+
+def detach(t: Tensor) -> Tensor:
+    return t.detach()
+
+
+def get_default_dtype():
+    return dtypes.DEFAULT_FLOAT
+
+
+__version__ = "0.1.0"

@@ -1,0 +1,226 @@
+"""The backward pass: walk the graph from the output in topological order, call each node's
+backward once with the sum of its incoming gradients, and add the results into the leaves.
+
+Iterative (no recursion limit), so a graph thousands of ops deep is fine.
+"""
+from __future__ import annotations
+
+from ..errors import AutogradError, DTypeError, ShapeError
+from ..tensor import Tensor
+from .grad_mode import no_grad
+from .node import AccumulateGrad, Node, ensure_not_freed
+
+
+def backward_order(root) -> list[Node]:
+    """The nodes reachable from `root` (a tensor, a node, or a list of them), in the order the
+    engine runs them: every node after all the nodes that send it a gradient."""
+    roots = root if isinstance(root, (list, tuple)) else [root]
+    roots = [r._grad_node() if isinstance(r, Tensor) else r for r in roots]
+    post, seen = [], set()
+    for r in roots:
+        if r is None or id(r) in seen:
+            continue
+        seen.add(id(r))
+        stack = [(r, iter(r.next_functions))]
+        while stack:
+            node, children = stack[-1]
+            for child, _ in children:
+                if child is not None and id(child) not in seen:
+                    seen.add(id(child))
+                    stack.append((child, iter(child.next_functions)))
+                    break
+            else:
+                stack.pop()
+                post.append(node)
+    post.reverse()
+    return post
+
+
+def unbroadcast(grad, shape: tuple):
+    """Sum a gradient of a broadcast result back to the shape of the input that was broadcast."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        return grad.reshape(shape)
+    axes = tuple(range(extra)) + tuple(i + extra for i, s in enumerate(shape)
+                                       if s == 1 and grad.shape[i + extra] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if extra:
+        grad = grad.reshape(shape)
+    if grad.shape != shape:
+        raise ShapeError(f"internal: gradient of shape {grad.shape} does not fit input {shape}")
+    return grad
+
+
+def _run(roots, grads, retain_graph: bool, capture: dict | None = None):
+    """Run backward from `roots` (nodes) seeded with `grads` (arrays).
+
+    With `capture` (node id -> slot), gradients arriving at those nodes are returned instead of
+    being accumulated into leaves (this is `autograd.grad`).
+    """
+    order = backward_order(roots)
+    pending: dict[int, object] = {}
+    for node, g in zip(roots, grads):
+        pending[id(node)] = g if id(node) not in pending else pending[id(node)] + g
+    captured = {} if capture is not None else None
+    owned: set[int] = set()
+    for node in order:
+        g = pending.pop(id(node), None)
+        if g is None:
+            continue
+        if capture is not None and id(node) in capture:
+            captured[id(node)] = g
+            if isinstance(node, AccumulateGrad):
+                continue
+        if node._retained:
+            for ref in node._retained:
+                t = ref()
+                if t is not None:
+                    t._grad = _add_grad(t._grad, g, t)
+        if isinstance(node, AccumulateGrad):
+            if capture is None:
+                _accumulate(node, g)
+            continue
+        ensure_not_freed(node)
+        node._check_versions()
+        in_grads = node.backward(g)
+        if node._hooks:
+            _call_hooks(node, g, in_grads)
+        if not retain_graph:
+            node._release()
+        for (nxt, _), ig, (shape, dt) in zip(node.next_functions, in_grads, node._in_meta):
+            if nxt is None or ig is None:
+                continue
+            if ig.shape != shape:
+                ig = unbroadcast(ig, shape)
+            if ig.dtype != dt:
+                ig = ig.astype(dt)
+            key = id(nxt)
+            prev = pending.get(key)
+            pending[key] = ig if prev is None else prev + ig
+    return captured
+
+
+def _accumulate(node: AccumulateGrad, g):
+    leaf = node.variable
+    if leaf._grad is None:
+        # the engine may hand the same array to several consumers: the leaf gets its own copy
+        # unless the array is fresh and writable
+        if g.base is not None or not g.flags.writeable or _seen_before(g):
+            g = g.copy()
+        leaf._grad = Tensor._make(g, leaf._device)
+    else:
+        leaf._grad = _add_grad(leaf._grad, g, leaf)
+    if node._hooks:
+        _call_hooks(node, g, ())
+
+
+_handed_out: "weakref.WeakValueDictionary | None" = None
+
+
+def _seen_before(g) -> bool:
+    """Whether this very array object already became some leaf's gradient."""
+    global _handed_out
+    import weakref
+    if _handed_out is None:
+        _handed_out = weakref.WeakValueDictionary()
+    key = id(g)
+    seen = key in _handed_out and _handed_out[key] is g
+    try:
+        _handed_out[key] = g
+    except TypeError:  # arrays that can't be weakly referenced: copy to be safe
+        return True
+    return seen
+
+
+def _add_grad(old: Tensor | None, g, owner: Tensor) -> Tensor:
+    if old is None:
+        return Tensor._make(g.copy(), owner._device)
+    old._data = old._data + g
+    return old
+
+
+def _call_hooks(node: Node, grad_out, grad_ins):
+    dev = getattr(node, "_device", None)
+    wrap = lambda a: None if a is None else Tensor._make(a, dev) if dev else Tensor._make(a)
+    gi = tuple(wrap(a) for a in grad_ins)
+    go = (wrap(grad_out),)
+    for fn in list(node._hooks):
+        fn(gi, go)
+
+
+def _seed(t: Tensor, gradient, who: str):
+    if gradient is None:
+        if t._data.size != 1:
+            raise AutogradError(
+                f"{who}: grad can be implicitly created only for scalar outputs, but this tensor "
+                f"has shape {tuple(t.shape)}. Reduce it first (e.g. loss = out.sum()) or pass "
+                f"gradient= a tensor of the same shape")
+        return t.xp.ones(t._data.shape, dtype=t._data.dtype)
+    g = gradient._data if isinstance(gradient, Tensor) else t.xp.asarray(gradient)
+    if g.shape != t._data.shape:
+        raise ShapeError(f"{who}: gradient has shape {tuple(g.shape)} but the output has shape "
+                         f"{tuple(t.shape)}; they must match")
+    return g.astype(t._data.dtype, copy=False)
+
+
+def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs=None) -> None:
+    """`tensor.backward()`: accumulate d(tensor)/d(leaf) into every leaf's `.grad`."""
+    if create_graph:
+        raise NotImplementedError("ember does not build graphs of the backward pass "
+                                  "(create_graph=True); higher-order gradients are not supported")
+    if not tensor._requires_grad:
+        raise AutogradError("element 0 of tensors does not require grad and does not have a "
+                            "grad_fn: nothing in its computation requires grad. Did you create "
+                            "the parameters with requires_grad=True, or compute it under no_grad()?")
+    g = _seed(tensor, gradient, "backward")
+    with no_grad():
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            got = _run([tensor._grad_node()], [g], bool(retain_graph),
+                       capture={id(t._grad_node()): i for i, t in enumerate(inputs)})
+            for t in inputs:
+                ga = got.get(id(t._grad_node()))
+                if ga is not None:
+                    t._grad = _add_grad(t._grad, ga, t)
+            return
+        _run([tensor._grad_node()], [g], bool(retain_graph))
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """d(outputs)/d(inputs), returned as a tuple of tensors; `.grad` fields are left untouched."""
+    if create_graph:
+        raise NotImplementedError("ember does not support create_graph=True")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs_ = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    for t in inputs_:
+        if not t._requires_grad:
+            raise AutogradError("autograd.grad: one of the inputs does not require grad")
+    roots, seeds = [], []
+    for o, go in zip(outputs, grad_outputs):
+        if not o._requires_grad:
+            raise AutogradError("autograd.grad: an output does not require grad (no graph to walk)")
+        roots.append(o._grad_node())
+        seeds.append(_seed(o, go, "autograd.grad"))
+    nodes = [t._grad_node() for t in inputs_]
+    with no_grad():
+        got = _run(roots, seeds, bool(retain_graph), capture={id(n): i for i, n in enumerate(nodes)})
+    result = []
+    for i, (t, n) in enumerate(zip(inputs_, nodes)):
+        g = got.get(id(n))
+        if g is None:
+            if not allow_unused:
+                raise AutogradError(f"autograd.grad: input {i} was not used to compute the outputs; "
+                                    f"pass allow_unused=True to get None for it")
+            result.append(None)
+        else:
+            result.append(Tensor._make(g.copy() if g.base is not None else g, t._device))
+    return tuple(result)

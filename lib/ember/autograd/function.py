@@ -1,0 +1,165 @@
+"""How ops enter the graph.
+
+`Op` is ember's own op base: forward and backward on raw arrays, side by side, in one class.
+`Function` is PyTorch's user-facing API (`forward(ctx, ...)`, `backward(ctx, ...)`, `apply`), for
+students writing their own differentiable functions on tensors.
+"""
+from __future__ import annotations
+
+from numpy import asarray as _np_asarray, generic as _np_generic
+
+from ..errors import AutogradError, DTypeError
+from ..tensor import Tensor
+from .grad_mode import _state, no_grad
+from .node import Node
+
+
+class Op(Node):
+    """A built-in differentiable op. Subclasses define `forward(*arrays, **attrs)` -> array and
+    `backward(grad)` -> one array (or None) per input; `saves` lists the inputs whose values
+    backward reads (they are checked for in-place edits); `saves_output` likewise for the result.
+    """
+
+    saves: tuple = ()
+    saves_output = False
+    differentiable = True
+
+    def forward(self, *arrays, **attrs):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **attrs) -> Tensor:
+        node = cls.__new__(cls)
+        out = node.forward(*[t._data for t in inputs], **attrs)
+        if isinstance(out, _np_generic):  # numpy reductions return scalars; keep 0-d arrays
+            out = _np_asarray(out)
+        if not (_state.enabled and cls.differentiable):
+            return Tensor._make(out, inputs[0]._device)
+        for t in inputs:
+            if t.requires_grad:
+                break
+        else:
+            return Tensor._make(out, inputs[0]._device)
+        result = Tensor._make(out, inputs[0]._device, node)
+        node.next_functions = tuple((t._grad_node(), 0) for t in inputs)
+        node._in_meta = tuple((t._data.shape, t._data.dtype) for t in inputs)
+        node.output_shape = out.shape
+        if cls.saves:
+            node._saved_versions = tuple((inputs[i]._vc, inputs[i]._vc[0], f"input {i}")
+                                         for i in cls.saves)
+        if cls.saves_output:
+            node._saved_versions += ((result._vc, 0, "its output"),)
+        return result
+
+
+class FunctionCtx:
+    """The `ctx` of a custom Function: save tensors in forward, read them in backward."""
+
+    def __init__(self):
+        self.saved_tensors_ = ()
+        self.needs_input_grad = ()
+        self._versions = ()
+
+    def save_for_backward(self, *tensors):
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward takes tensors (or None), got "
+                                f"{type(t).__name__}; store other values as ctx attributes")
+        self.saved_tensors_ = tensors
+        self._versions = tuple((t._vc, t._vc[0], f"saved tensor {i}")
+                               for i, t in enumerate(tensors) if t is not None)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        return self.saved_tensors_
+
+    def mark_non_differentiable(self, *tensors):
+        pass
+
+
+class BackwardCFunction(Node, FunctionCtx):
+    """The node of one call of a custom Function; it is also the `ctx` its methods receive."""
+
+    fn_class = None
+
+    def name(self) -> str:
+        return f"{self.fn_class.__name__}Backward"
+
+    def backward(self, grad):
+        with no_grad():
+            grads = self.fn_class.backward(self, Tensor._make(grad, self._device))
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        n = len(self.next_functions)
+        if len(grads) < n:
+            raise AutogradError(
+                f"{self.fn_class.__name__}.backward returned {len(grads)} gradient(s) but forward "
+                f"took {n} input(s); return one gradient (or None) per forward input")
+        out = []
+        for i, (g, (shape, dt)) in enumerate(zip(grads, self._in_meta)):
+            if g is None or self.next_functions[i][0] is None:
+                out.append(None)
+                continue
+            if not isinstance(g, Tensor):
+                raise TypeError(f"{self.fn_class.__name__}.backward must return Tensors or None, "
+                                f"got {type(g).__name__} for input {i}")
+            out.append(g._data)
+        return tuple(out)
+
+    def _check_versions(self):
+        self._saved_versions = self._versions
+        Node._check_versions(self)
+
+
+class Function:
+    """Base class of custom differentiable functions, exactly as in PyTorch.
+
+    >>> class Square(ember.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad_y):
+    ...         x, = ctx.saved_tensors
+    ...         return 2 * x * grad_y
+    >>> y = Square.apply(x)
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("define forward(ctx, ...) as a @staticmethod")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("define backward(ctx, grad_output) as a @staticmethod")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        node = BackwardCFunction()
+        node.fn_class = cls
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        node.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        with no_grad():
+            out = cls.forward(node, *args, **kwargs)
+        if isinstance(out, tuple):
+            raise AutogradError(f"{cls.__name__}.forward returned {len(out)} outputs; ember's "
+                                f"autograd.Function supports a single output tensor")
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__}")
+        if not (_state.enabled and any(node.needs_input_grad)):
+            return out
+        if not out.dtype.is_floating_point:
+            raise DTypeError(f"{cls.__name__}.forward returned a {out.dtype} tensor; only floating "
+                             f"point outputs can carry gradients")
+        node._device = out._device
+        node.next_functions = tuple((a._grad_node(), 0) if isinstance(a, Tensor) else (None, 0)
+                                    for a in args)
+        node._in_meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else ((), None)
+                              for a in args)
+        node.output_shape = out.shape
+        if out._grad_fn is not None or out.requires_grad or any(out is t for t in tensors):
+            out = Tensor._make(out._data, out._device)  # a fresh result, whatever forward returned
+        out._grad_fn = node
+        out._requires_grad = True
+        return out

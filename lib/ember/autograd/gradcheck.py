@@ -1,0 +1,75 @@
+"""Checking analytic gradients against numerical ones (central differences in float64)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import AutogradError, DTypeError
+from ..tensor import Tensor
+from .grad_mode import no_grad
+
+
+def numerical_grad(fn, inputs, eps: float = 1e-6, grad_output=None) -> list:
+    """d(sum(fn(*inputs) * grad_output))/d(input) by central differences, for every input
+    that requires grad (None for the others)."""
+    out = fn(*inputs)
+    w = np.ones(out.shape) if grad_output is None else np.asarray(grad_output, dtype=np.float64)
+    grads = []
+    for t in inputs:
+        if not (isinstance(t, Tensor) and t.requires_grad):
+            grads.append(None)
+            continue
+        arr = t._data
+        g = np.zeros(arr.shape, dtype=np.float64)
+        flat = arr.reshape(-1)
+        for i in range(flat.size):
+            orig = flat[i].item()
+            with no_grad():
+                flat[i] = orig + eps
+                plus = float((np.asarray(fn(*inputs)._data, dtype=np.float64) * w).sum())
+                flat[i] = orig - eps
+                minus = float((np.asarray(fn(*inputs)._data, dtype=np.float64) * w).sum())
+            flat[i] = orig
+            g.reshape(-1)[i] = (plus - minus) / (2 * eps)
+        grads.append(g)
+    return grads
+
+
+def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True) -> bool:
+    """Compare autograd's gradients of `fn` with numerical ones, like torch.autograd.gradcheck.
+
+    Inputs that require grad must be float64 (float32 rounding swamps the finite differences).
+    Returns True, or raises (or returns False) naming the input and the worst element.
+    """
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    for i, t in enumerate(inputs):
+        if isinstance(t, Tensor) and t.requires_grad and t._data.dtype != np.float64:
+            raise DTypeError(f"gradcheck: input {i} is {t.dtype}; use float64 inputs "
+                             f"(ember.float64) so finite differences are accurate")
+    if not any(isinstance(t, Tensor) and t.requires_grad for t in inputs):
+        raise AutogradError("gradcheck: no input requires grad, there is nothing to check")
+    out = fn(*inputs)
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(out.shape)
+    for t in inputs:
+        if isinstance(t, Tensor):
+            t._grad = None
+    out.backward(Tensor._make(w.astype(out._data.dtype)))
+    numeric = numerical_grad(fn, inputs, eps, w)
+    for i, (t, num) in enumerate(zip(inputs, numeric)):
+        if num is None:
+            continue
+        ana = np.zeros(t._data.shape) if t.grad is None else np.asarray(t.grad._data, dtype=np.float64)
+        if not np.allclose(ana, num, atol=atol, rtol=rtol):
+            err = np.abs(ana - num)
+            k = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
+            msg = (f"gradcheck: gradient of input {i} (shape {tuple(t.shape)}) does not match "
+                   f"the numerical gradient; worst at index {tuple(int(j) for j in k)}: "
+                   f"analytic {ana[k]:.6g} vs numerical {num[k]:.6g}")
+            if raise_exception:
+                raise AutogradError(msg)
+            return False
+    for t in inputs:
+        if isinstance(t, Tensor):
+            t._grad = None
+    return True

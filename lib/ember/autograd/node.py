@@ -1,0 +1,106 @@
+"""Nodes of the backward graph: what `tensor.grad_fn` holds.
+
+A Node remembers, for one op applied in the forward pass, where each input's gradient must go
+(`next_functions`) and what its backward needs. The engine walks these nodes from the output.
+"""
+from __future__ import annotations
+
+from ..errors import AutogradError
+
+
+class Node:
+    """One step of the backward pass. Subclasses: `Op` (built-in ops), `BackwardCFunction`
+    (user `autograd.Function`s) and `AccumulateGrad` (leaves)."""
+
+    rule: str = ""              # the local gradient rule, for teaching widgets
+    next_functions: tuple = ()  # ((Node | None, output_index), ...), one per input
+    _saved_versions: tuple = ()  # ((version_counter, version_at_save, what), ...)
+    _in_meta: tuple = ()        # ((shape, numpy dtype), ...) of each input, to shape gradients
+    _hooks = None
+    _retained = None            # tensors that asked `retain_grad()`, weakly
+    _freed = False
+    output_shape: tuple = ()
+    output_dtype = None
+
+    @classmethod
+    def _backward_name(cls) -> str:
+        return f"{cls.__name__}Backward0"
+
+    def name(self) -> str:
+        return self._backward_name()
+
+    @property
+    def metadata(self) -> dict:
+        md = self.__dict__.get("_metadata")
+        if md is None:
+            md = self.__dict__["_metadata"] = {}
+        return md
+
+    def register_hook(self, fn):
+        """Call `fn(grad_inputs, grad_outputs)` (tuples of Tensors or None) when this node runs."""
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(fn)
+        return _RemovableHandle(self._hooks, fn)
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    def needs(self, i: int) -> bool:
+        """Whether input `i` wants a gradient (backward may skip computing the others)."""
+        return self.next_functions[i][0] is not None
+
+    def _check_versions(self):
+        for counter, version, what in self._saved_versions:
+            if counter[0] != version:
+                raise AutogradError(
+                    f"one of the tensors needed for gradient computation has been modified by an "
+                    f"in-place operation: {what} of {self.name()} is at version {counter[0]}; "
+                    f"expected version {version} instead. Compute it out of place (e.g. `x = x + 1` "
+                    f"instead of `x += 1`) or clone() it before the in-place op.")
+
+    def _release(self):
+        """Drop what backward needed, so memory goes back once the pass is over."""
+        keep = {"next_functions", "_in_meta", "_hooks", "_retained", "_metadata",
+                "output_shape", "output_dtype"}
+        for k in [k for k in self.__dict__ if k not in keep]:
+            del self.__dict__[k]
+        self._freed = True
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf tensor that requires grad: backward adds the gradient into `.grad`."""
+
+    rule = "leaf.grad += grad"
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+        self.output_shape = variable.shape
+        self.output_dtype = variable.dtype
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def _release(self):
+        pass
+
+
+class _RemovableHandle:
+    def __init__(self, hooks: list, fn):
+        self.hooks, self.fn = hooks, fn
+
+    def remove(self):
+        if self.fn in self.hooks:
+            self.hooks.remove(self.fn)
+
+
+def ensure_not_freed(node: Node):
+    if node._freed:
+        raise AutogradError(
+            f"Trying to backward through the graph a second time (at {node.name()}): its saved "
+            f"values were freed after the first backward. Call .backward(retain_graph=True) the "
+            f"first time if you need to backward twice, or recompute the forward pass.")

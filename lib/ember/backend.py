@@ -1,0 +1,138 @@
+"""The one switch between array libraries: numpy on the CPU, CuPy on CUDA devices.
+
+Ops never import numpy or cupy themselves; they ask `get_array_module` for the module that owns
+their data, so one definition of each op serves every device.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import DeviceError
+
+_CUPY_HINT = ("install CuPy for your CUDA version, e.g. `pip install cupy-cuda12x` "
+              "(or `pip install -e '.[cuda]'`), on a machine with an NVIDIA GPU")
+
+
+class Device:
+    """Where a tensor's data lives: `Device('cpu')` or `Device('cuda', 0)`."""
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type: str | "Device" = "cpu", index: int | None = None):
+        if isinstance(type, Device):
+            type, index = type.type, type.index if index is None else index
+        if not isinstance(type, str):
+            raise DeviceError(f"device must be a string like 'cpu' or 'cuda:0', got {type!r}")
+        if ":" in type:
+            type, _, idx = type.partition(":")
+            if not idx.isdigit():
+                raise DeviceError(f"bad device index in {type}:{idx!r}; expected e.g. 'cuda:0'")
+            index = int(idx)
+        if type not in ("cpu", "cuda"):
+            raise DeviceError(f"unknown device type {type!r}: ember knows 'cpu' and 'cuda'")
+        if type == "cuda" and index is None:
+            index = 0
+        self.type, self.index = type, index
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = Device(other)
+        return isinstance(other, Device) and (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+
+CPU = Device("cpu")
+_cupy = None
+
+
+def _load_cupy():
+    """Import CuPy on first use of a CUDA device, with an error that says how to get it."""
+    global _cupy
+    if _cupy is None:
+        try:
+            import cupy
+        except ImportError as e:
+            raise DeviceError(f"CUDA device requested but CuPy is not installed: {_CUPY_HINT}") from e
+        try:
+            n = cupy.cuda.runtime.getDeviceCount()
+        except Exception as e:  # CUDA driver missing or broken
+            raise DeviceError(f"CUDA device requested but no usable GPU was found ({e}); {_CUPY_HINT}") from e
+        if n == 0:
+            raise DeviceError(f"CUDA device requested but no GPU is visible; {_CUPY_HINT}")
+        _cupy = cupy
+    return _cupy
+
+
+def cuda_is_available() -> bool:
+    """True when CuPy imports and sees at least one GPU. Never raises."""
+    try:
+        _load_cupy()
+        return True
+    except DeviceError:
+        return False
+
+
+def cuda_device_count() -> int:
+    return _load_cupy().cuda.runtime.getDeviceCount() if cuda_is_available() else 0
+
+
+def get_array_module(device: Device | str | None = None):
+    """The array module (numpy or cupy) that holds data for `device`."""
+    if device is None or device == CPU or (isinstance(device, Device) and device.type == "cpu"):
+        return np
+    device = Device(device)
+    if device.type == "cpu":
+        return np
+    cp = _load_cupy()
+    if device.index >= cp.cuda.runtime.getDeviceCount():
+        raise DeviceError(f"{device} requested but only {cp.cuda.runtime.getDeviceCount()} GPU(s) exist")
+    return cp
+
+
+def device_of(array) -> Device:
+    """The device of a raw array."""
+    if isinstance(array, np.ndarray):
+        return CPU
+    dev = getattr(array, "device", None)
+    if _cupy is not None and isinstance(array, _cupy.ndarray):
+        return Device("cuda", dev.id)
+    return CPU
+
+
+def array_module_of(array):
+    return np if isinstance(array, (np.ndarray, np.generic)) else get_array_module(device_of(array))
+
+
+def to_device(array, device: Device):
+    """Copy an array to `device` (no copy when it is already there)."""
+    src = device_of(array)
+    if src == device:
+        return array
+    if device.type == "cpu":
+        return array.get()
+    cp = get_array_module(device)
+    with cp.cuda.Device(device.index):
+        return cp.asarray(array)
+
+
+def to_numpy(array) -> np.ndarray:
+    return array if isinstance(array, np.ndarray) else array.get()
+
+
+def index_add(xp, target, index, values) -> None:
+    """target[index] += values, adding repeated indices up (numpy's add.at, CuPy's scatter_add)."""
+    if xp is np:
+        np.add.at(target, index, values)
+    else:
+        import cupyx
+        cupyx.scatter_add(target, index, values)

@@ -1,0 +1,353 @@
+"""Elementwise math: arithmetic with broadcasting, and the unary functions of neural nets."""
+from __future__ import annotations
+
+from ..autograd.function import Op
+from ..tensor import Tensor
+from .dispatch import apply_binary, inplace, to_tensor
+
+
+# ---- binary ------------------------------------------------------------------------------------
+class Add(Op):
+    rule = "grad_a = grad ; grad_b = grad"
+    ufunc = "add"
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, grad):
+        return grad, grad
+
+
+class Sub(Op):
+    rule = "grad_a = grad ; grad_b = -grad"
+    ufunc = "subtract"
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, grad):
+        return grad, (-grad if self.needs(1) else None)
+
+
+class Mul(Op):
+    rule = "grad_a = grad * b ; grad_b = grad * a"
+    ufunc = "multiply"
+    saves = (0, 1)
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a * b
+
+    def backward(self, grad):
+        return (grad * self.b if self.needs(0) else None,
+                grad * self.a if self.needs(1) else None)
+
+
+class Div(Op):
+    rule = "grad_a = grad / b ; grad_b = -grad * a / b**2"
+    ufunc = "true_divide"
+    saves = (0, 1)
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, grad):
+        ga = grad / self.b if self.needs(0) else None
+        gb = -grad * self.a / (self.b * self.b) if self.needs(1) else None
+        return ga, gb
+
+
+class Pow(Op):
+    rule = "grad_a = grad * b * a**(b-1) ; grad_b = grad * a**b * log(a)"
+    saves = (0, 1)
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.out = a ** b
+        return self.out
+
+    def backward(self, grad):
+        a, b = self.a, self.b
+        ga = grad * b * a ** (b - 1) if self.needs(0) else None
+        gb = None
+        if self.needs(1):
+            xp = _xp(a)
+            with xp.errstate(divide="ignore", invalid="ignore"):
+                gb = grad * self.out * xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), 0)
+        return ga, gb
+
+
+class Maximum(Op):
+    rule = "grad goes to the larger input (split evenly on ties)"
+    saves = (0, 1)
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return _xp(a).maximum(a, b)
+
+    def backward(self, grad):
+        return _split(grad, self.a > self.b, self.a == self.b, self)
+
+
+class Minimum(Op):
+    rule = "grad goes to the smaller input (split evenly on ties)"
+    saves = (0, 1)
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return _xp(a).minimum(a, b)
+
+    def backward(self, grad):
+        return _split(grad, self.a < self.b, self.a == self.b, self)
+
+
+def _split(grad, wins, ties, node):
+    share = wins + 0.5 * ties
+    ga = grad * share if node.needs(0) else None
+    gb = grad * (1.0 - share) if node.needs(1) else None
+    return ga, gb
+
+
+def _xp(a):
+    from ..backend import array_module_of
+    return array_module_of(a)
+
+
+# ---- unary -------------------------------------------------------------------------------------
+class Neg(Op):
+    rule = "grad_x = -grad"
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        return (-grad,)
+
+
+class Exp(Op):
+    rule = "grad_x = grad * exp(x)"
+    saves_output = True
+
+    def forward(self, x):
+        self.out = _xp(x).exp(x)
+        return self.out
+
+    def backward(self, grad):
+        return (grad * self.out,)
+
+
+class Log(Op):
+    rule = "grad_x = grad / x"
+    saves = (0,)
+
+    def forward(self, x):
+        self.x = x
+        return _xp(x).log(x)
+
+    def backward(self, grad):
+        return (grad / self.x,)
+
+
+class Sqrt(Op):
+    rule = "grad_x = grad / (2 * sqrt(x))"
+    saves_output = True
+
+    def forward(self, x):
+        self.out = _xp(x).sqrt(x)
+        return self.out
+
+    def backward(self, grad):
+        return (grad / (2 * self.out),)
+
+
+class Abs(Op):
+    rule = "grad_x = grad * sign(x)"
+    saves = (0,)
+
+    def forward(self, x):
+        self.x = x
+        return _xp(x).abs(x)
+
+    def backward(self, grad):
+        return (grad * _xp(self.x).sign(self.x),)
+
+
+class Tanh(Op):
+    rule = "grad_x = grad * (1 - tanh(x)**2)"
+    saves_output = True
+
+    def forward(self, x):
+        self.out = _xp(x).tanh(x)
+        return self.out
+
+    def backward(self, grad):
+        return (grad * (1 - self.out * self.out),)
+
+
+class Sigmoid(Op):
+    rule = "grad_x = grad * s * (1 - s), s = sigmoid(x)"
+    saves_output = True
+
+    def forward(self, x):
+        xp = _xp(x)
+        # exp of a non-positive number never overflows, whatever the sign of x
+        e = xp.exp(-xp.abs(x))
+        self.out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        return self.out
+
+    def backward(self, grad):
+        return (grad * self.out * (1 - self.out),)
+
+
+class Relu(Op):
+    rule = "grad_x = grad * (x > 0)"
+    saves_output = True
+
+    def forward(self, x):
+        self.out = _xp(x).maximum(x, 0)
+        return self.out
+
+    def backward(self, grad):
+        return (grad * (self.out > 0),)
+
+
+class Clamp(Op):
+    rule = "grad_x = grad where min <= x <= max, else 0"
+    saves = (0,)
+
+    def forward(self, x, min=None, max=None):
+        self.x, self.lo, self.hi = x, min, max
+        return _xp(x).clip(x, min, max)
+
+    def backward(self, grad):
+        x, mask = self.x, None
+        if self.lo is not None:
+            mask = x >= self.lo
+        if self.hi is not None:
+            mask = (x <= self.hi) if mask is None else mask & (x <= self.hi)
+        return (grad if mask is None else grad * mask,)
+
+
+class Sin(Op):
+    rule = "grad_x = grad * cos(x)"
+    saves = (0,)
+
+    def forward(self, x):
+        self.x = x
+        return _xp(x).sin(x)
+
+    def backward(self, grad):
+        return (grad * _xp(self.x).cos(self.x),)
+
+
+class Cos(Op):
+    rule = "grad_x = -grad * sin(x)"
+    saves = (0,)
+
+    def forward(self, x):
+        self.x = x
+        return _xp(x).cos(x)
+
+    def backward(self, grad):
+        return (-grad * _xp(self.x).sin(self.x),)
+
+
+# ---- public functions --------------------------------------------------------------------------
+def add(a, b, *, alpha=1) -> Tensor:
+    return apply_binary(Add, a, b if alpha == 1 else b * alpha, "add")
+
+
+def sub(a, b, *, alpha=1) -> Tensor:
+    return apply_binary(Sub, a, b if alpha == 1 else b * alpha, "sub")
+
+
+def mul(a, b) -> Tensor:
+    return apply_binary(Mul, a, b, "mul")
+
+
+def div(a, b) -> Tensor:
+    return apply_binary(Div, a, b, "div")
+
+
+def pow(a, b) -> Tensor:
+    return apply_binary(Pow, a, b, "pow")
+
+
+def maximum(a, b) -> Tensor:
+    return apply_binary(Maximum, a, b, "maximum")
+
+
+def minimum(a, b) -> Tensor:
+    return apply_binary(Minimum, a, b, "minimum")
+
+
+def _unary(op_cls):
+    def fn(x: Tensor) -> Tensor:
+        return op_cls.apply(x if isinstance(x, Tensor) else to_tensor(x))
+    fn.__name__ = op_cls.__name__.lower()
+    fn.__doc__ = f"{op_cls.__name__} elementwise. Backward: {op_cls.rule}"
+    return fn
+
+
+neg, exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos = (
+    _unary(c) for c in (Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Relu, Sin, Cos))
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:
+    """Limit values to [min, max]; `x.clamp(min=0)` is ReLU."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clamp.apply(x, min=min, max=max)
+
+
+def square(x: Tensor) -> Tensor:
+    return mul(x, x)
+
+
+def rsub(a, b):
+    return sub(b, a)
+
+
+def rdiv(a, b):
+    return div(b, a)
+
+
+def rpow(a, b):
+    return pow(b, a)
+
+
+def _inplace_op(op_cls, name):
+    def method(self, other, *, alpha=1):
+        return inplace(self, op_cls, (other if alpha == 1 else other * alpha,), name)
+    method.__name__ = name
+    return method
+
+
+def clamp_(x: Tensor, min=None, max=None) -> Tensor:
+    return inplace(x, Clamp, (), "clamp_", min=min, max=max)
+
+
+def relu_(x: Tensor) -> Tensor:
+    return inplace(x, Relu, (), "relu_")
+
+
+add_, sub_, mul_, div_ = (_inplace_op(c, n) for c, n in
+                          ((Add, "add_"), (Sub, "sub_"), (Mul, "mul_"), (Div, "div_")))
+
+
+def pow_(x: Tensor, e) -> Tensor:
+    return inplace(x, Pow, (e,), "pow_")
+
+
+METHODS = {
+    "__add__": add, "__radd__": lambda a, b: add(b, a), "__sub__": sub, "__rsub__": rsub,
+    "__mul__": mul, "__rmul__": lambda a, b: mul(b, a), "__truediv__": div, "__rtruediv__": rdiv,
+    "__pow__": pow, "__rpow__": rpow, "__neg__": neg, "__abs__": abs,
+    "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_,
+    "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "neg": neg, "exp": exp, "log": log,
+    "sqrt": sqrt, "abs": abs, "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "clamp": clamp,
+    "clip": clamp, "sin": sin, "cos": cos, "square": square, "maximum": maximum, "minimum": minimum,
+    "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "clamp_": clamp_, "relu_": relu_,
+    "pow_": pow_,
+}

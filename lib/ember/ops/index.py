@@ -1,0 +1,157 @@
+"""Indexing: reading with t[idx] (basic, integer-array and boolean-mask) and writing t[idx] = v."""
+from __future__ import annotations
+
+from .. import backend
+from ..autograd.function import Op
+from ..autograd.grad_mode import _state
+from ..errors import ShapeError
+from ..tensor import Tensor
+from .dispatch import as_view, binary_operands, check_inplace, to_tensor
+
+
+def _raw_index(idx):
+    """The index with tensors replaced by their arrays (and lists turned into arrays)."""
+    if isinstance(idx, tuple):
+        return tuple(_raw_index(i) for i in idx)
+    if isinstance(idx, Tensor):
+        return idx._data
+    if isinstance(idx, list):
+        import numpy as np
+        return np.asarray(idx)
+    return idx
+
+
+def _is_basic(idx) -> bool:
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
+
+
+class GetItem(Op):
+    rule = "grad_x = zeros like x, with grad added at the indexed positions"
+
+    def forward(self, x, index=None, basic=True):
+        self.shape, self.dtype, self.index, self.basic = x.shape, x.dtype, index, basic
+        return x[index]
+
+    def backward(self, grad):
+        xp = backend.array_module_of(grad)
+        full = xp.zeros(self.shape, dtype=self.dtype)
+        if self.basic or _is_mask(self.index):
+            full[self.index] = grad
+        else:
+            backend.index_add(xp, full, self.index, grad)
+        return (full,)
+
+
+def _is_mask(index) -> bool:
+    return getattr(index, "dtype", None) is not None and index.dtype.kind == "b"
+
+
+class IndexPut(Op):
+    rule = "grad_x = grad with the assigned positions zeroed ; grad_value = grad at those positions"
+
+    def forward(self, x, value, index=None):
+        self.index = index
+        out = x.copy()
+        out[index] = value
+        return out
+
+    def backward(self, grad):
+        gx = None
+        if self.needs(0):
+            gx = grad.copy()
+            gx[self.index] = 0
+        gv = grad[self.index] if self.needs(1) else None
+        return gx, gv
+
+
+def getitem(x: Tensor, index) -> Tensor:
+    raw = _raw_index(index)
+    basic = _is_basic(raw)
+    try:
+        out = GetItem.apply(x, index=raw, basic=basic)
+    except IndexError as e:
+        raise IndexError(f"index {_show(index)} is out of range for a tensor of shape "
+                         f"{tuple(x.shape)}: {e}") from None
+    return as_view(out, x) if basic else out
+
+
+def setitem(x: Tensor, index, value) -> None:
+    """`x[index] = value` in place; recorded in the graph like PyTorch's index_put_."""
+    raw = _raw_index(index)
+    recording = _state.enabled and (x._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
+    check_inplace(x, "index assignment x[...] = value", recording)
+    v = value if isinstance(value, Tensor) else to_tensor(value, x)
+    if v._data.dtype != x._data.dtype:
+        v = v.to(dtype=x.dtype)
+    try:
+        if recording:
+            r = IndexPut.apply(x, v, index=raw)
+            x._data[...] = r._data
+            x._grad_fn = r._grad_fn
+            x._requires_grad = True
+        else:
+            x._data[raw] = v._data
+    except (ValueError, IndexError) as e:
+        raise ShapeError(f"x[{_show(index)}] = value: can't assign a value of shape "
+                         f"{tuple(v.shape)} into a tensor of shape {tuple(x.shape)} ({e})") from None
+    x._vc[0] += 1
+
+
+def _show(index) -> str:
+    items = index if isinstance(index, tuple) else (index,)
+    def one(i):
+        if isinstance(i, Tensor):
+            return f"<{i.dtype.name} tensor of shape {tuple(i.shape)}>"
+        return repr(i)
+    return ", ".join(one(i) for i in items)
+
+
+class Where(Op):
+    rule = "grad_a = grad where cond ; grad_b = grad where not cond"
+
+    def forward(self, a, b, cond=None):
+        from ..backend import array_module_of
+        self.cond = cond
+        return array_module_of(a).where(cond, a, b)
+
+    def backward(self, grad):
+        return (grad * self.cond if self.needs(0) else None,
+                grad * ~self.cond if self.needs(1) else None)
+
+
+def where(condition: Tensor, a, b) -> Tensor:
+    """Elementwise choice: a where condition is true, b elsewhere (broadcasting all three)."""
+    a, b = binary_operands(a, b, "where")
+    cond = condition._data if isinstance(condition, Tensor) else a.xp.asarray(condition)
+    if cond.dtype.kind != "b":
+        cond = cond.astype(bool)
+    try:
+        shape = a.xp.broadcast_shapes(cond.shape, a._data.shape, b._data.shape)
+    except ValueError:
+        raise ShapeError(f"where: condition {tuple(cond.shape)}, a {tuple(a.shape)} and b "
+                         f"{tuple(b.shape)} can't be broadcast together") from None
+    if a._data.shape != shape:
+        a = a.expand(shape)
+    return Where.apply(a, b, cond=cond)
+
+
+def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
+    return where(mask, to_tensor(value, x), x)
+
+
+def masked_fill_(x: Tensor, mask: Tensor, value) -> Tensor:
+    setitem(x, mask if mask.shape == x.shape else mask.expand(tuple(x.shape)), value)
+    return x
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """out[i][j] = x[i][index[i][j]] for dim=1 (as torch.gather)."""
+    xp = x.xp
+    idx = list(xp.indices(index._data.shape, sparse=True))
+    idx[dim % x.ndim] = index._data
+    return getitem(x, tuple(Tensor._make(i, x._device) for i in idx))
+
+
+METHODS = {"__getitem__": getitem, "__setitem__": setitem, "masked_fill": masked_fill,
+           "masked_fill_": masked_fill_, "gather": gather}

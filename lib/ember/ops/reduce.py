@@ -1,0 +1,205 @@
+"""Reductions over all elements or over `dim`s, with `keepdim`, as in PyTorch."""
+from __future__ import annotations
+
+from collections import namedtuple
+
+from ..autograd.function import Op
+from ..tensor import Tensor, _wrap_dim
+from .dispatch import to_tensor
+
+
+def _axes(dim, ndim: int, op: str):
+    if dim is None:
+        return None
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    return tuple(sorted({_wrap_dim(d, ndim, op) for d in dims}))
+
+
+def _expand(grad, shape, axes, keepdim):
+    """A reduced gradient reshaped so it broadcasts against the input again."""
+    if axes is None:
+        return grad.reshape((1,) * len(shape)) if len(shape) else grad
+    if not keepdim:
+        keep = list(grad.shape)
+        for a in axes:
+            keep.insert(a, 1)
+        grad = grad.reshape(keep)
+    return grad
+
+
+class Sum(Op):
+    rule = "grad_x = grad broadcast back to x's shape"
+
+    def forward(self, x, axes=None, keepdim=False):
+        self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        return x.sum(axis=axes, keepdims=keepdim)
+
+    def backward(self, grad):
+        from ..backend import array_module_of
+        return (array_module_of(grad).broadcast_to(_expand(grad, self.shape, self.axes, self.keepdim),
+                                                   self.shape),)
+
+
+class Mean(Op):
+    rule = "grad_x = grad / N broadcast back to x's shape"
+
+    def forward(self, x, axes=None, keepdim=False):
+        self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        self.n = x.size if axes is None else _count(x.shape, axes)
+        return x.mean(axis=axes, keepdims=keepdim)
+
+    def backward(self, grad):
+        from ..backend import array_module_of
+        g = _expand(grad, self.shape, self.axes, self.keepdim) / self.n
+        return (array_module_of(grad).broadcast_to(g, self.shape),)
+
+
+class Var(Op):
+    rule = "grad_x = grad * 2 (x - mean) / (N - correction)"
+    saves = (0,)
+
+    def forward(self, x, axes=None, keepdim=False, correction=1):
+        self.x, self.axes, self.keepdim = x, axes, keepdim
+        self.n = x.size if axes is None else _count(x.shape, axes)
+        self.ddof = correction
+        return x.var(axis=axes, keepdims=keepdim, ddof=correction)
+
+    def backward(self, grad):
+        x = self.x
+        centered = x - x.mean(axis=self.axes, keepdims=True)
+        g = _expand(grad, x.shape, self.axes, self.keepdim)
+        return (g * centered * (2.0 / max(self.n - self.ddof, 1)),)
+
+
+class Extremum(Op):
+    """max / min: the gradient goes to the elements that attain it (shared evenly on ties)."""
+    rule = "grad_x = grad at the position(s) of the max/min, 0 elsewhere"
+    saves = (0,)
+
+    def forward(self, x, axes=None, keepdim=False, kind="max"):
+        self.x, self.axes, self.keepdim = x, axes, keepdim
+        out = x.max(axis=axes, keepdims=True) if kind == "max" else x.min(axis=axes, keepdims=True)
+        self.out_k = out
+        return out if keepdim else (out.reshape(()) if axes is None else out.squeeze(axis=axes))
+
+    def backward(self, grad):
+        mask = self.x == self.out_k
+        count = mask.sum(axis=self.axes, keepdims=True)
+        g = _expand(grad, self.x.shape, self.axes, self.keepdim)
+        return (g * mask / count,)
+
+
+def _count(shape, axes):
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    x = to_tensor(x)
+    if x._data.dtype.kind == "b":
+        from .conversion import to_dtype
+        from ..dtypes import int64
+        x = to_dtype(x, int64)
+    out = Sum.apply(x, axes=_axes(dim, x.ndim, "sum"), keepdim=keepdim)
+    return out if dtype is None else out.to(dtype)
+
+
+def mean(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    x = to_tensor(x)
+    if x._data.dtype.kind != "f":
+        raise _float_only("mean", x)
+    return Mean.apply(x, axes=_axes(dim, x.ndim, "mean"), keepdim=keepdim)
+
+
+def var(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: int | None = None) -> Tensor:
+    """Variance; like PyTorch, unbiased (divides by N - 1) unless correction=0 / unbiased=False."""
+    if x._data.dtype.kind != "f":
+        raise _float_only("var", x)
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return Var.apply(x, axes=_axes(dim, x.ndim, "var"), keepdim=keepdim, correction=correction)
+
+
+def std(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: int | None = None) -> Tensor:
+    return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+def _float_only(op, x):
+    from ..errors import DTypeError
+    return DTypeError(f"{op}() needs a floating point tensor, got {x.dtype}; call .float() first")
+
+
+_MaxResult = namedtuple("max", ["values", "indices"])
+_MinResult = namedtuple("min", ["values", "indices"])
+
+
+def _extremum(x: Tensor, dim, keepdim, kind):
+    if x._data.size == 0:
+        raise ValueError(f"{kind}(): can't reduce an empty tensor")
+    if isinstance(dim, Tensor):  # max(a, b) elementwise, as torch.max(a, b)
+        from .elementwise import maximum, minimum
+        return (maximum if kind == "max" else minimum)(x, dim)
+    axes = _axes(dim, x.ndim, kind)
+    values = Extremum.apply(x, axes=axes, keepdim=keepdim, kind=kind)
+    if dim is None:
+        return values
+    arg = x._data.argmax(axis=axes[0]) if kind == "max" else x._data.argmin(axis=axes[0])
+    if keepdim:
+        arg = x.xp.expand_dims(arg, axes[0])
+    idx = Tensor._make(arg.astype("int64"), x._device)
+    return (_MaxResult if kind == "max" else _MinResult)(values, idx)
+
+
+def max(x: Tensor, dim=None, keepdim: bool = False):
+    """`x.max()` -> the largest value; `x.max(dim)` -> (values, indices) like PyTorch."""
+    return _extremum(x, dim, keepdim, "max")
+
+
+def min(x: Tensor, dim=None, keepdim: bool = False):
+    return _extremum(x, dim, keepdim, "min")
+
+
+def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return Extremum.apply(x, axes=_axes(dim, x.ndim, "amax"), keepdim=keepdim, kind="max")
+
+
+def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return Extremum.apply(x, axes=_axes(dim, x.ndim, "amin"), keepdim=keepdim, kind="min")
+
+
+def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        return Tensor._make(x.xp.asarray(x._data.argmax(), dtype="int64"), x._device)
+    d = _wrap_dim(dim, x.ndim, "argmax")
+    arg = x._data.argmax(axis=d)
+    return Tensor._make((x.xp.expand_dims(arg, d) if keepdim else arg).astype("int64"), x._device)
+
+
+def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return argmax(-x.detach(), dim, keepdim)
+
+
+def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return Tensor._make(x.xp.asarray(x._data.all(axis=_axes(dim, x.ndim, "all"), keepdims=keepdim)),
+                        x._device)
+
+
+def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
+    return Tensor._make(x.xp.asarray(x._data.any(axis=_axes(dim, x.ndim, "any"), keepdims=keepdim)),
+                        x._device)
+
+
+def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
+    """log(sum(exp(x))) computed stably: the max is taken out before exponentiating."""
+    m = amax(x, dim, keepdim=True).detach()
+    out = (x - m).exp().sum(dim, keepdim=True).log() + m
+    return out if keepdim else out.squeeze(dim)
+
+
+METHODS = {"sum": sum, "mean": mean, "var": var, "std": std, "max": max, "min": min,
+           "amax": amax, "amin": amin, "argmax": argmax, "argmin": argmin, "all": all, "any": any,
+           "logsumexp": logsumexp}

@@ -1,0 +1,208 @@
+"""Ops that rearrange elements without changing them: views, transposes, joins."""
+from __future__ import annotations
+
+import math
+
+from ..autograd.function import Op
+from ..errors import ShapeError
+from ..tensor import Tensor, _wrap_dim
+from .dispatch import as_view
+
+
+class Reshape(Op):
+    rule = "grad_x = grad reshaped to x's shape"
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, grad):
+        return (grad.reshape(self.in_shape),)
+
+
+class Permute(Op):
+    rule = "grad_x = grad permuted back"
+
+    def forward(self, x, dims):
+        self.dims = dims
+        return x.transpose(dims)
+
+    def backward(self, grad):
+        inverse = [0] * len(self.dims)
+        for i, d in enumerate(self.dims):
+            inverse[d] = i
+        return (grad.transpose(inverse),)
+
+
+class Expand(Op):
+    rule = "grad_x = grad summed over the expanded dimensions"
+
+    def forward(self, x, shape):
+        from ..backend import array_module_of
+        return array_module_of(x).broadcast_to(x, shape)
+
+    def backward(self, grad):
+        return (grad,)  # the engine sums it back to x's shape
+
+
+class Cat(Op):
+    rule = "grad_i = the slice of grad that input i filled"
+
+    def forward(self, *xs, dim=0):
+        from ..backend import array_module_of
+        self.dim, self.sizes = dim, [x.shape[dim] for x in xs]
+        return array_module_of(xs[0]).concatenate(xs, axis=dim)
+
+    def backward(self, grad):
+        out, start = [], 0
+        for i, n in enumerate(self.sizes):
+            sl = [slice(None)] * grad.ndim
+            sl[self.dim] = slice(start, start + n)
+            out.append(grad[tuple(sl)] if self.needs(i) else None)
+            start += n
+        return tuple(out)
+
+
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return tuple(int(s) for s in shape)
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    """Same elements, new shape (one dimension may be -1: inferred)."""
+    shape = _shape_arg(shape)
+    known = math.prod(s for s in shape if s != -1)
+    if shape.count(-1) > 1 or (-1 not in shape and known != x.numel()) or \
+            (-1 in shape and (known == 0 or x.numel() % known)):
+        raise ShapeError(f"reshape: shape {list(shape)} is invalid for a tensor of "
+                         f"{x.numel()} elements with shape {tuple(x.shape)}")
+    if shape == x._data.shape:
+        return x
+    return as_view(Reshape.apply(x, shape=shape), x)
+
+
+view = reshape
+
+
+def view_as(x: Tensor, other: Tensor) -> Tensor:
+    return reshape(x, tuple(other.shape))
+
+
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s, e = _wrap_dim(start_dim, x.ndim, "flatten"), _wrap_dim(end_dim, x.ndim, "flatten")
+    shape = x._data.shape
+    return reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
+
+
+def squeeze(x: Tensor, dim=None) -> Tensor:
+    if dim is None:
+        new = tuple(s for s in x._data.shape if s != 1)
+    else:
+        dims = {_wrap_dim(d, x.ndim, "squeeze") for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        new = tuple(s for i, s in enumerate(x._data.shape) if not (i in dims and s == 1))
+    return reshape(x, new)
+
+
+def unsqueeze(x: Tensor, dim: int) -> Tensor:
+    d = _wrap_dim(dim, x.ndim + 1, "unsqueeze")
+    shape = list(x._data.shape)
+    shape.insert(d, 1)
+    return reshape(x, tuple(shape))
+
+
+def permute(x: Tensor, *dims) -> Tensor:
+    dims = _shape_arg(dims)
+    if len(dims) != x.ndim or sorted(_wrap_dim(d, x.ndim, "permute") for d in dims) != list(range(x.ndim)):
+        raise ShapeError(f"permute: dims {list(dims)} are not a permutation of the {x.ndim} "
+                         f"dimensions of a tensor of shape {tuple(x.shape)}")
+    dims = tuple(_wrap_dim(d, x.ndim, "permute") for d in dims)
+    return as_view(Permute.apply(x, dims=dims), x)
+
+
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    dims = list(range(x.ndim))
+    a, b = _wrap_dim(dim0, x.ndim, "transpose"), _wrap_dim(dim1, x.ndim, "transpose")
+    dims[a], dims[b] = dims[b], dims[a]
+    return permute(x, dims)
+
+
+def t(x: Tensor) -> Tensor:
+    """Transpose of a matrix (a 0-d or 1-d tensor is returned as is)."""
+    if x.ndim > 2:
+        raise ShapeError(f"t() expects a tensor with <= 2 dimensions, got shape {tuple(x.shape)}; "
+                         f"use transpose(dim0, dim1) or permute")
+    return x if x.ndim < 2 else transpose(x, 0, 1)
+
+
+def expand(x: Tensor, *shape) -> Tensor:
+    shape = _shape_arg(shape)
+    full = tuple(x._data.shape[i - (len(shape) - x.ndim)] if s == -1 else s for i, s in enumerate(shape))
+    try:
+        return as_view(Expand.apply(x, shape=full), x)
+    except ValueError:
+        raise ShapeError(f"expand: tensor of shape {tuple(x.shape)} can't be expanded to "
+                         f"{list(shape)}; only dimensions of size 1 can grow") from None
+
+
+def expand_as(x: Tensor, other: Tensor) -> Tensor:
+    return expand(x, tuple(other.shape))
+
+
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Join tensors along an existing dimension."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of tensors")
+    ref = tensors[0]
+    d = _wrap_dim(dim, ref.ndim, "cat")
+    for i, x in enumerate(tensors):
+        if x.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(x.shape, ref.shape)) if j != d):
+            raise ShapeError(f"cat: tensors must match in every dimension but {d}; tensor 0 has "
+                             f"shape {tuple(ref.shape)} and tensor {i} has {tuple(x.shape)}")
+    from .dispatch import binary_operands
+    for i in range(1, len(tensors)):
+        _, tensors[i] = binary_operands(ref, tensors[i], "cat")
+    return Cat.apply(*tensors, dim=d)
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new dimension."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of tensors")
+    for i, x in enumerate(tensors):
+        if x.shape != tensors[0].shape:
+            raise ShapeError(f"stack: all tensors must have the same shape; tensor 0 has "
+                             f"{tuple(tensors[0].shape)} and tensor {i} has {tuple(x.shape)}")
+    d = _wrap_dim(dim, tensors[0].ndim + 1, "stack")
+    return cat([unsqueeze(x, d) for x in tensors], d)
+
+
+def split(x: Tensor, split_size, dim: int = 0) -> tuple:
+    d = _wrap_dim(dim, x.ndim, "split")
+    n = x._data.shape[d]
+    sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else []) \
+        if isinstance(split_size, int) else list(split_size)
+    out, start = [], 0
+    for s in sizes:
+        idx = [slice(None)] * x.ndim
+        idx[d] = slice(start, start + s)
+        out.append(x[tuple(idx)])
+        start += s
+    return tuple(out)
+
+
+def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
+    n = x._data.shape[_wrap_dim(dim, x.ndim, "chunk")]
+    return split(x, -(-n // chunks), dim)
+
+
+METHODS = {"reshape": reshape, "view": view, "view_as": view_as, "flatten": flatten,
+           "squeeze": squeeze, "unsqueeze": unsqueeze, "permute": permute,
+           "transpose": transpose, "t": t, "expand": expand, "expand_as": expand_as,
+           "split": split, "chunk": chunk,
+           "T": property(lambda x: permute(x, tuple(reversed(range(x.ndim))))),
+           "mT": property(lambda x: transpose(x, -2, -1))}

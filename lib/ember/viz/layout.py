@@ -1,0 +1,247 @@
+"""Layered left-to-right layout of a GraphDescription (a small Sugiyama-style layout).
+
+1. Layers: a node sits one layer right of its rightmost input (longest path); sources (inputs,
+   parameters, constants) are then pulled right to sit just before their first reader, so a weight
+   appears next to the op that uses it rather than far away at the left edge.
+2. Long edges are split by invisible dummy nodes, one per layer crossed, so they route around boxes.
+3. Order within a layer: barycenter sweeps (left to right and back) keeping the ordering with the
+   fewest edge crossings seen.
+4. Coordinates: columns as wide as their widest box; in each column boxes are stacked in order and
+   pulled toward the mean height of their neighbours, never closer than `node_gap`.
+
+Pure Python, no drawing: `render.py` turns a `Layout` into SVG.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CHAR_W = 7.0        # width of one character at the 12px font the renderer uses
+LINE_H = 15.0
+
+
+@dataclass
+class Box:
+    id: object
+    x: float
+    y: float
+    w: float
+    h: float
+    layer: int
+    dummy: bool = False
+
+    @property
+    def cx(self):
+        return self.x + self.w / 2
+
+    @property
+    def cy(self):
+        return self.y + self.h / 2
+
+    def overlaps(self, other, pad=0.0) -> bool:
+        return not (self.x + self.w + pad <= other.x or other.x + other.w + pad <= self.x or
+                    self.y + self.h + pad <= other.y or other.y + other.h + pad <= self.y)
+
+
+@dataclass
+class Edge:
+    src: object
+    dst: object
+    arg: int                      # which input of dst this edge feeds
+    points: list                  # [(x, y), ...] from src's right side to dst's left side
+
+
+@dataclass
+class Layout:
+    boxes: dict                   # id -> Box, real nodes only
+    edges: list                   # one Edge per (src, dst, arg): every input of every node
+    layers: list                  # [[id, ...], ...] real and dummy ids, in drawing order
+    width: float
+    height: float
+    crossings: int = 0
+    dummies: dict = field(default_factory=dict)
+
+
+def node_size(node) -> tuple:
+    """Width and height of a node's box: a label line, a shape line, and for groups a summary."""
+    lines = [node.label, _shape_text(node.shape)]
+    if node.kind == "group":
+        lines.append(node.info.get("summary", ""))
+    w = max(60.0, max(len(s) for s in lines) * CHAR_W + 18)
+    h = 10 + LINE_H * sum(1 for s in lines if s)
+    return w, max(h, 26.0)
+
+
+def _shape_text(shape) -> str:
+    if shape is None:
+        return ""
+    return "(" + ", ".join(str(s) for s in shape) + ")" if len(shape) != 1 else f"({shape[0]},)"
+
+
+def layout(desc, *, layer_gap: float = 56, node_gap: float = 14, margin: float = 16,
+           sweeps: int = 8) -> Layout:
+    nodes = {n.id: n for n in desc.nodes}
+    order = list(nodes)
+    preds = {i: list(dict.fromkeys(nodes[i].inputs)) for i in order}
+    succs: dict = {i: [] for i in order}
+    for i in order:
+        for p in preds[i]:
+            succs[p].append(i)
+
+    topo = _toposort(order, preds, succs)
+    layer = {}
+    for i in topo:
+        layer[i] = 1 + max((layer[p] for p in preds[i]), default=-1)
+    for i in reversed(topo):                       # sources slide right, next to their first reader
+        if not preds[i] and succs[i]:
+            layer[i] = min(layer[s] for s in succs[i]) - 1
+    n_layers = 1 + max(layer.values(), default=0)
+
+    # dummy chains for edges spanning several layers
+    vpreds = {i: [] for i in order}
+    dummies = {}
+    for i in order:
+        for p in preds[i]:
+            prev = p
+            for lay in range(layer[p] + 1, layer[i]):
+                d = ("~", p, i, lay)
+                dummies[d] = (p, i)
+                layer[d] = lay
+                vpreds[d] = [prev]
+                prev = d
+            vpreds[i].append(prev)
+    vsuccs = {i: [] for i in vpreds}
+    for i, ps in vpreds.items():
+        for p in ps:
+            vsuccs[p].append(i)
+
+    layers = [[] for _ in range(n_layers)]
+    for i in topo:                                 # initial order: discovery order, dummies after
+        layers[layer[i]].append(i)
+    for d in dummies:
+        layers[layer[d]].append(d)
+    layers = _order(layers, vpreds, vsuccs, sweeps)
+    crossings = _crossings(layers, vsuccs)
+
+    sizes = {i: node_size(nodes[i]) for i in order}
+    for d in dummies:
+        sizes[d] = (0.0, 6.0)
+    y = _coordinates(layers, sizes, vpreds, vsuccs, node_gap)
+
+    xs, x = [], margin
+    for lay in layers:
+        xs.append(x)
+        x += max((sizes[i][0] for i in lay), default=0.0) + layer_gap
+    width = x - layer_gap + margin
+    top = min(y.values(), default=0.0)
+    boxes, dboxes = {}, {}
+    for li, lay in enumerate(layers):
+        colw = max((sizes[i][0] for i in lay), default=0.0)
+        for i in lay:
+            w, h = sizes[i]
+            b = Box(i, xs[li] + (colw - w) / 2, y[i] - top + margin, w, h, li, i in dummies)
+            (dboxes if i in dummies else boxes)[i] = b
+    height = max((b.y + b.h for b in boxes.values()), default=0.0) + margin
+
+    edges = []
+    for i in order:
+        n_in = len(nodes[i].inputs)
+        for k, p in enumerate(nodes[i].inputs):
+            a, b = boxes[p], boxes[i]
+            pts = [(a.x + a.w, a.cy)]
+            pts += [(dboxes[("~", p, i, lay)].cx, dboxes[("~", p, i, lay)].cy)
+                    for lay in range(a.layer + 1, b.layer)]
+            pts.append((b.x, b.y + b.h * (k + 1) / (n_in + 1)))
+            edges.append(Edge(p, i, k, pts))
+    return Layout(boxes, edges, layers, width, height, crossings, dboxes)
+
+
+def _toposort(order, preds, succs) -> list:
+    indeg = {i: len(preds[i]) for i in order}
+    ready = [i for i in order if indeg[i] == 0]
+    out = []
+    while ready:
+        i = ready.pop(0)
+        out.append(i)
+        for s in succs[i]:
+            indeg[s] -= 1
+            if indeg[s] == 0:
+                ready.append(s)
+    if len(out) != len(order):
+        stuck = [i for i in order if indeg[i] > 0][:5]
+        raise ValueError(f"graph has a cycle through {stuck}; only DAGs can be laid out")
+    return out
+
+
+def _order(layers, vpreds, vsuccs, sweeps) -> list:
+    best, best_c = [list(l) for l in layers], _crossings(layers, vsuccs)
+    cur = [list(l) for l in layers]
+    for it in range(sweeps):
+        if best_c == 0:
+            break
+        down = it % 2 == 0
+        rng = range(1, len(cur)) if down else range(len(cur) - 2, -1, -1)
+        for li in rng:
+            ref = cur[li - 1] if down else cur[li + 1]
+            pos = {v: k for k, v in enumerate(ref)}
+            nbrs = vpreds if down else vsuccs
+            keyed = []
+            for k, v in enumerate(cur[li]):
+                ps = [pos[u] for u in nbrs[v] if u in pos]
+                keyed.append((sum(ps) / len(ps) if ps else k, k, v))
+            cur[li] = [v for _, _, v in sorted(keyed, key=lambda t: (t[0], t[1]))]
+        c = _crossings(cur, vsuccs)
+        if c < best_c:
+            best, best_c = [list(l) for l in cur], c
+    return best
+
+
+def _crossings(layers, vsuccs) -> int:
+    total = 0
+    for li in range(len(layers) - 1):
+        pos = {v: k for k, v in enumerate(layers[li + 1])}
+        es = [(a, pos[s]) for a, v in enumerate(layers[li]) for s in vsuccs[v] if s in pos]
+        es.sort()
+        for x in range(len(es)):                  # count inversions (small graphs: O(E^2) is fine)
+            for y in range(x + 1, len(es)):
+                if es[x][0] < es[y][0] and es[x][1] > es[y][1]:
+                    total += 1
+    return total
+
+
+def _coordinates(layers, sizes, vpreds, vsuccs, gap) -> dict:
+    y = {}
+    for lay in layers:                             # start: stacked, each column centred on 0
+        total = sum(sizes[i][1] for i in lay) + gap * (len(lay) - 1)
+        t = -total / 2
+        for i in lay:
+            y[i] = t
+            t += sizes[i][1] + gap
+    for it in range(6):
+        down = it % 2 == 0
+        rng = range(len(layers)) if down else range(len(layers) - 1, -1, -1)
+        for li in rng:
+            lay = layers[li]
+            if not lay:
+                continue
+            want = []
+            for i in lay:
+                nb = (vpreds if down else vsuccs)[i] or (vsuccs if down else vpreds)[i]
+                if nb:
+                    c = sum(y[u] + sizes[u][1] / 2 for u in nb) / len(nb)
+                    want.append(c - sizes[i][1] / 2)
+                else:
+                    want.append(y[i])
+            y.update(zip(lay, _pack(want, [sizes[i][1] for i in lay], gap)))
+    return y
+
+
+def _pack(want, heights, gap) -> list:
+    """Positions closest to `want` keeping order and gaps: the mean of pushing down and up."""
+    n = len(want)
+    down = list(want)
+    for k in range(1, n):
+        down[k] = max(down[k], down[k - 1] + heights[k - 1] + gap)
+    up = list(want)
+    for k in range(n - 2, -1, -1):
+        up[k] = min(up[k], up[k + 1] - heights[k] - gap)
+    return [(a + b) / 2 for a, b in zip(down, up)]

@@ -1,0 +1,136 @@
+"""Numbers and pictures of one tensor: shape, min/max/mean, and a small heat map.
+
+Accepts ember Tensors, numpy or CuPy arrays, Python numbers; never modifies what it is given.
+"""
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+MAX_CELLS = 24          # a heat map shows at most MAX_CELLS x MAX_CELLS cells (block means)
+
+
+def to_numpy(x):
+    """A numpy array for an ember Tensor, a numpy/CuPy array or a number; None stays None."""
+    if x is None or isinstance(x, np.ndarray):
+        return x
+    if type(x).__module__.startswith("cupy"):
+        return x.get()
+    try:
+        return np.asarray(x)                     # ember Tensors convert through __array__
+    except Exception:                            # noqa: BLE001 - anything that is not an array
+        return None
+
+
+def summarize(x) -> dict | None:
+    a = to_numpy(x)
+    if a is None:
+        return None
+    out = {"shape": tuple(a.shape), "dtype": str(a.dtype), "size": int(a.size)}
+    if a.size and a.dtype.kind in "fiub":
+        f = a.astype(np.float64, copy=False)
+        finite = np.isfinite(f)
+        out["nonfinite"] = int(f.size - finite.sum())
+        g = f[finite] if out["nonfinite"] else f
+        if g.size:
+            out.update(min=float(g.min()), max=float(g.max()), mean=float(g.mean()),
+                       std=float(g.std()), norm=float(np.sqrt((g * g).sum())))
+    return out
+
+
+def fmt(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def summary_text(x) -> str:
+    s = summarize(x)
+    if s is None:
+        return "not available"
+    parts = [f"shape {s['shape']}"]
+    if "min" in s:
+        parts.append(f"min {fmt(s['min'])}  max {fmt(s['max'])}  mean {fmt(s['mean'])}")
+    if s.get("nonfinite"):
+        parts.append(f"{s['nonfinite']} non-finite")
+    return " · ".join(parts)
+
+
+def _as_matrix(a):
+    if a.ndim == 0:
+        return a.reshape(1, 1)
+    if a.ndim == 1:
+        return a.reshape(1, -1)
+    if a.ndim > 2:
+        return a.reshape(-1, a.shape[-1])
+    return a
+
+
+def _block_mean(m, cells):
+    r, c = m.shape
+    rr, cc = min(r, cells), min(c, cells)
+    if (rr, cc) == (r, c):
+        return m
+    ri = np.linspace(0, r, rr + 1).astype(int)
+    ci = np.linspace(0, c, cc + 1).astype(int)
+    out = np.empty((rr, cc))
+    for a in range(rr):
+        for b in range(cc):
+            out[a, b] = m[ri[a]:ri[a + 1], ci[b]:ci[b + 1]].mean()
+    return out
+
+
+def _color(t) -> str:
+    """Diverging blue-white-red for t in [-1, 1]."""
+    t = max(-1.0, min(1.0, float(t)))
+    if t >= 0:
+        r, g, b = 255, int(255 - 155 * t), int(255 - 175 * t)
+    else:
+        r, g, b = int(255 + 175 * t), int(255 + 115 * t), 255
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def heatmap_svg(x, cell: int = 8, cells: int = MAX_CELLS, title: str = "") -> str:
+    """A small SVG heat map (0 is white, positive red, negative blue; scaled by max |x|)."""
+    a = to_numpy(x)
+    if a is None or a.size == 0 or a.dtype.kind not in "fiub":
+        return ""
+    m = _block_mean(np.nan_to_num(_as_matrix(a.astype(np.float64))), cells)
+    scale = float(np.abs(m).max()) or 1.0
+    h, w = m.shape
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="ember-heatmap" width="{w * cell}" '
+             f'height="{h * cell}" viewBox="0 0 {w * cell} {h * cell}">']
+    if title:
+        parts.append(f"<title>{html.escape(title)}</title>")
+    for r in range(h):
+        for c in range(w):
+            parts.append(f'<rect x="{c * cell}" y="{r * cell}" width="{cell}" height="{cell}" '
+                         f'fill="{_color(m[r, c] / scale)}"/>')
+    parts.append(f'<rect x="0" y="0" width="{w * cell}" height="{h * cell}" fill="none" '
+                 f'stroke="#999" stroke-width="0.5"/></svg>')
+    return "".join(parts)
+
+
+def summary_html(x, name: str = "value") -> str:
+    """A table of statistics plus a heat map, for an info panel."""
+    s = summarize(x)
+    if s is None:
+        return f"<div class='ember-summary'><b>{html.escape(name)}</b>: not available</div>"
+    rows = [f"<tr><td>shape</td><td>{s['shape']}</td></tr>",
+            f"<tr><td>dtype</td><td>{html.escape(s['dtype'])}</td></tr>"]
+    for k in ("min", "max", "mean", "std", "norm"):
+        if k in s:
+            rows.append(f"<tr><td>{k}</td><td>{fmt(s[k])}</td></tr>")
+    if s.get("nonfinite"):
+        rows.append(f"<tr><td>non-finite</td><td style='color:#c62828'>{s['nonfinite']}</td></tr>")
+    a = to_numpy(x)
+    scalar = ""
+    if a.size == 1:
+        scalar = f" = {fmt(float(a.reshape(-1)[0]))}" if a.dtype.kind in "fiub" else ""
+    hm = heatmap_svg(x, title=name) if a.size > 1 else ""
+    return (f"<div class='ember-summary' style='display:inline-block;vertical-align:top;"
+            f"margin:0 12px 6px 0'><b>{html.escape(name)}</b>{html.escape(scalar)}"
+            f"<table style='font-size:11px'>{''.join(rows)}</table>{hm}</div>")
