@@ -14,30 +14,53 @@ _CUPY_HINT = ("install CuPy for your CUDA version, e.g. `pip install cupy-cuda12
 
 
 class Device:
-    """Where a tensor's data lives: `Device('cpu')` or `Device('cuda', 0)`."""
+    """Where a tensor's data lives: `Device('cpu')` or `Device('cuda', 0)`.
+
+    Devices are interned (one object per place), so ops compare them with `is`.
+    """
 
     __slots__ = ("type", "index")
+    _interned: dict = {}
 
-    def __init__(self, type: str | "Device" = "cpu", index: int | None = None):
+    def __new__(cls, type: "str | Device" = "cpu", index: int | None = None):
         if isinstance(type, Device):
-            type, index = type.type, type.index if index is None else index
+            if index is None or index == type.index:
+                return type
+            type = type.type
         if not isinstance(type, str):
             raise DeviceError(f"device must be a string like 'cpu' or 'cuda:0', got {type!r}")
+        key = (type, index)
+        dev = cls._interned.get(key)
+        if dev is not None:
+            return dev
+        name = type
         if ":" in type:
-            type, _, idx = type.partition(":")
+            name, _, idx = type.partition(":")
             if not idx.isdigit():
-                raise DeviceError(f"bad device index in {type}:{idx!r}; expected e.g. 'cuda:0'")
+                raise DeviceError(f"bad device index in {type!r}; expected e.g. 'cuda:0'")
             index = int(idx)
-        if type not in ("cpu", "cuda"):
-            raise DeviceError(f"unknown device type {type!r}: ember knows 'cpu' and 'cuda'")
-        if type == "cuda" and index is None:
+        if name not in ("cpu", "cuda"):
+            raise DeviceError(f"unknown device {type!r}: ember knows 'cpu' and 'cuda' (e.g. 'cuda:0')")
+        if name == "cuda" and index is None:
             index = 0
-        self.type, self.index = type, index
+        if name == "cpu":
+            index = None
+        dev = cls._interned.get((name, index))
+        if dev is None:
+            dev = object.__new__(cls)
+            object.__setattr__(dev, "type", name)
+            object.__setattr__(dev, "index", index)
+            cls._interned[(name, index)] = dev
+        cls._interned[key] = dev
+        return dev
 
     def __eq__(self, other):
         if isinstance(other, str):
-            other = Device(other)
-        return isinstance(other, Device) and (self.type, self.index) == (other.type, other.index)
+            try:
+                other = Device(other)
+            except DeviceError:
+                return False
+        return self is other
 
     def __hash__(self):
         return hash((self.type, self.index))
@@ -49,6 +72,9 @@ class Device:
         if self.index is None:
             return f"device(type='{self.type}')"
         return f"device(type='{self.type}', index={self.index})"
+
+    def __reduce__(self):
+        return (Device, (str(self),))
 
 
 CPU = Device("cpu")
@@ -88,7 +114,7 @@ def cuda_device_count() -> int:
 
 def get_array_module(device: Device | str | None = None):
     """The array module (numpy or cupy) that holds data for `device`."""
-    if device is None or device == CPU or (isinstance(device, Device) and device.type == "cpu"):
+    if device is None or device is CPU:
         return np
     device = Device(device)
     if device.type == "cpu":
@@ -109,8 +135,14 @@ def device_of(array) -> Device:
     return CPU
 
 
-def array_module_of(array):
-    return np if isinstance(array, (np.ndarray, np.generic)) else get_array_module(device_of(array))
+def array_module_of(*arrays):
+    """The module (numpy or cupy) of the first array among `arrays` (numbers count as numpy)."""
+    for a in arrays:
+        if isinstance(a, np.ndarray):
+            return np
+        if hasattr(a, "__cuda_array_interface__"):
+            return _load_cupy()
+    return np
 
 
 def to_device(array, device: Device):

@@ -16,8 +16,11 @@ from .errors import AutogradError, DTypeError, ShapeError
 class Tensor:
     """A multi-dimensional array that can record the ops applied to it for backprop."""
 
-    __slots__ = ("_data", "_device", "_requires_grad", "_grad", "_grad_fn", "_vc", "_accum",
-                 "_base", "_retains_grad", "__weakref__")
+    __slots__ = ("_data", "_device", "_requires_grad", "_grad", "_grad_fn", "_vc", "__dict__",
+                 "__weakref__")
+    _accum = None           # the AccumulateGrad node of a leaf, made on first use
+    _base = None            # the tensor this one is a view of
+    _retains_grad = False
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: ndarray + Tensor -> Tensor
 
     def __init__(self, data=None, *, dtype=None, device=None, requires_grad: bool = False):
@@ -32,9 +35,6 @@ class Tensor:
         self._grad = None
         self._grad_fn = None
         self._vc = [0]
-        self._accum = None
-        self._base = None
-        self._retains_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -48,9 +48,6 @@ class Tensor:
         t._grad = None
         t._grad_fn = grad_fn
         t._vc = [0]
-        t._accum = None
-        t._base = None
-        t._retains_grad = False
         return t
 
     # ---- what a tensor is --------------------------------------------------------------------

@@ -57,82 +57,71 @@ def unbroadcast(grad, shape: tuple):
 def _run(roots, grads, retain_graph: bool, capture: dict | None = None):
     """Run backward from `roots` (nodes) seeded with `grads` (arrays).
 
-    With `capture` (node id -> slot), gradients arriving at those nodes are returned instead of
+    With `capture` (a set of nodes), gradients arriving at those nodes are returned instead of
     being accumulated into leaves (this is `autograd.grad`).
     """
     order = backward_order(roots)
-    pending: dict[int, object] = {}
+    pending: dict = {}
     for node, g in zip(roots, grads):
-        pending[id(node)] = g if id(node) not in pending else pending[id(node)] + g
-    captured = {} if capture is not None else None
-    owned: set[int] = set()
+        pending[node] = g if node not in pending else pending[node] + g
+    captured = {}
+    given = set()  # ids of arrays already stored as some leaf's .grad in this pass
     for node in order:
-        g = pending.pop(id(node), None)
+        g = pending.pop(node, None)
         if g is None:
             continue
-        if capture is not None and id(node) in capture:
-            captured[id(node)] = g
-            if isinstance(node, AccumulateGrad):
+        if capture is not None and node in capture:
+            captured[node] = g
+            if node.__class__ is AccumulateGrad:
                 continue
         if node._retained:
-            for ref in node._retained:
-                t = ref()
-                if t is not None:
-                    t._grad = _add_grad(t._grad, g, t)
-        if isinstance(node, AccumulateGrad):
+            _retain(node, g)
+        if node.__class__ is AccumulateGrad:
             if capture is None:
-                _accumulate(node, g)
+                _accumulate(node, g, given)
             continue
-        ensure_not_freed(node)
-        node._check_versions()
+        if node._freed:
+            ensure_not_freed(node)
+        if node._saved_versions:
+            node._check_versions()
         in_grads = node.backward(g)
         if node._hooks:
             _call_hooks(node, g, in_grads)
         if not retain_graph:
-            node._release()
-        for (nxt, _), ig, (shape, dt) in zip(node.next_functions, in_grads, node._in_meta):
+            node.__dict__.clear()
+            node._freed = True
+        for (nxt, _), ig, meta in zip(node.next_functions, in_grads, node._in_meta):
             if nxt is None or ig is None:
                 continue
-            if ig.shape != shape:
-                ig = unbroadcast(ig, shape)
-            if ig.dtype != dt:
-                ig = ig.astype(dt)
-            key = id(nxt)
-            prev = pending.get(key)
-            pending[key] = ig if prev is None else prev + ig
+            if ig.shape != meta[0]:
+                ig = unbroadcast(ig, meta[0])
+            if ig.dtype != meta[1]:
+                ig = ig.astype(meta[1])
+            prev = pending.get(nxt)
+            pending[nxt] = ig if prev is None else prev + ig
     return captured
 
 
-def _accumulate(node: AccumulateGrad, g):
+def _retain(node: Node, g):
+    for ref in node._retained:
+        t = ref()
+        if t is not None:
+            t._grad = _add_grad(t._grad, g, t)
+
+
+def _accumulate(node: AccumulateGrad, g, given: set):
     leaf = node.variable
     if leaf._grad is None:
-        # the engine may hand the same array to several consumers: the leaf gets its own copy
-        # unless the array is fresh and writable
-        if g.base is not None or not g.flags.writeable or _seen_before(g):
+        # the engine may pass one array to several consumers: a leaf gets its own copy unless
+        # the array is fresh, writable and not yet any other leaf's gradient
+        if g.base is not None or not g.flags.writeable or id(g) in given:
             g = g.copy()
+        given.add(id(g))
         leaf._grad = Tensor._make(g, leaf._device)
     else:
         leaf._grad = _add_grad(leaf._grad, g, leaf)
     if node._hooks:
         _call_hooks(node, g, ())
-
-
-_handed_out: "weakref.WeakValueDictionary | None" = None
-
-
-def _seen_before(g) -> bool:
-    """Whether this very array object already became some leaf's gradient."""
-    global _handed_out
-    import weakref
-    if _handed_out is None:
-        _handed_out = weakref.WeakValueDictionary()
-    key = id(g)
-    seen = key in _handed_out and _handed_out[key] is g
-    try:
-        _handed_out[key] = g
-    except TypeError:  # arrays that can't be weakly referenced: copy to be safe
-        return True
-    return seen
 
 
 def _add_grad(old: Tensor | None, g, owner: Tensor) -> Tensor:
@@ -181,9 +170,9 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None,
         if inputs is not None:
             inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
             got = _run([tensor._grad_node()], [g], bool(retain_graph),
-                       capture={id(t._grad_node()): i for i, t in enumerate(inputs)})
+                       capture={t._grad_node() for t in inputs})
             for t in inputs:
-                ga = got.get(id(t._grad_node()))
+                ga = got.get(t._grad_node())
                 if ga is not None:
                     t._grad = _add_grad(t._grad, ga, t)
             return
@@ -212,10 +201,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         seeds.append(_seed(o, go, "autograd.grad"))
     nodes = [t._grad_node() for t in inputs_]
     with no_grad():
-        got = _run(roots, seeds, bool(retain_graph), capture={id(n): i for i, n in enumerate(nodes)})
+        got = _run(roots, seeds, bool(retain_graph), capture=set(nodes))
     result = []
     for i, (t, n) in enumerate(zip(inputs_, nodes)):
-        g = got.get(id(n))
+        g = got.get(n)
         if g is None:
             if not allow_unused:
                 raise AutogradError(f"autograd.grad: input {i} was not used to compute the outputs; "

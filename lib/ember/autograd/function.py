@@ -28,28 +28,56 @@ class Op(Node):
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs: Tensor, **attrs) -> Tensor:
+    def apply(cls, *inputs, **attrs) -> Tensor:
+        """Run the op on tensors (or plain Python numbers, which are constants) and, when grad
+        is enabled and some input requires it, record the node that will run its backward."""
         node = cls.__new__(cls)
-        out = node.forward(*[t._data for t in inputs], **attrs)
+        out = node.forward(*[t._data if isinstance(t, Tensor) else t for t in inputs], **attrs)
         if isinstance(out, _np_generic):  # numpy reductions return scalars; keep 0-d arrays
             out = _np_asarray(out)
-        if not (_state.enabled and cls.differentiable):
-            return Tensor._make(out, inputs[0]._device)
-        for t in inputs:
-            if t.requires_grad:
-                break
+        device = None
+        recording = False
+        if _state.enabled and cls.differentiable:
+            nexts, meta = [], []
+            for t in inputs:
+                if isinstance(t, Tensor):
+                    if device is None:
+                        device = t._device
+                    if t._requires_grad:
+                        recording = True
+                        nexts.append((t._grad_fn or t._grad_node(), 0))
+                        meta.append((t._data.shape, t._data.dtype))
+                        continue
+                nexts.append(_NO_EDGE)
+                meta.append(None)
         else:
-            return Tensor._make(out, inputs[0]._device)
-        result = Tensor._make(out, inputs[0]._device, node)
-        node.next_functions = tuple((t._grad_node(), 0) for t in inputs)
-        node._in_meta = tuple((t._data.shape, t._data.dtype) for t in inputs)
+            for t in inputs:
+                if isinstance(t, Tensor):
+                    device = t._device
+                    break
+        if not recording:
+            return Tensor._make(out, device)
+        result = Tensor._make(out, device, node)
+        node.next_functions = tuple(nexts)
+        node._in_meta = tuple(meta)
         node.output_shape = out.shape
+        node.output_dtype = out.dtype
+        node._freed = False
+        node._hooks = None
+        node._retained = None
         if cls.saves:
-            node._saved_versions = tuple((inputs[i]._vc, inputs[i]._vc[0], f"input {i}")
-                                         for i in cls.saves)
-        if cls.saves_output:
-            node._saved_versions += ((result._vc, 0, "its output"),)
+            node._saved_versions = tuple((inputs[i]._vc, inputs[i]._vc[0], i) for i in cls.saves
+                                         if isinstance(inputs[i], Tensor))
+            if cls.saves_output:
+                node._saved_versions += ((result._vc, 0, -1),)
+        elif cls.saves_output:
+            node._saved_versions = ((result._vc, 0, -1),)
+        else:
+            node._saved_versions = ()
         return result
+
+
+_NO_EDGE = (None, 0)
 
 
 class FunctionCtx:
@@ -58,7 +86,6 @@ class FunctionCtx:
     def __init__(self):
         self.saved_tensors_ = ()
         self.needs_input_grad = ()
-        self._versions = ()
 
     def save_for_backward(self, *tensors):
         for t in tensors:
@@ -66,8 +93,8 @@ class FunctionCtx:
                 raise TypeError(f"save_for_backward takes tensors (or None), got "
                                 f"{type(t).__name__}; store other values as ctx attributes")
         self.saved_tensors_ = tensors
-        self._versions = tuple((t._vc, t._vc[0], f"saved tensor {i}")
-                               for i, t in enumerate(tensors) if t is not None)
+        self._saved_versions = tuple((t._vc, t._vc[0], i)
+                                     for i, t in enumerate(tensors) if t is not None)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -106,10 +133,6 @@ class BackwardCFunction(Node, FunctionCtx):
             out.append(g._data)
         return tuple(out)
 
-    def _check_versions(self):
-        self._saved_versions = self._versions
-        Node._check_versions(self)
-
 
 class Function:
     """Base class of custom differentiable functions, exactly as in PyTorch.
@@ -137,6 +160,7 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         node = BackwardCFunction()
+        node._init_graph()
         node.fn_class = cls
         tensors = [a for a in args if isinstance(a, Tensor)]
         node.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -158,6 +182,7 @@ class Function:
         node._in_meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else ((), None)
                               for a in args)
         node.output_shape = out.shape
+        node.output_dtype = out._data.dtype
         if out._grad_fn is not None or out.requires_grad or any(out is t for t in tensors):
             out = Tensor._make(out._data, out._device)  # a fresh result, whatever forward returned
         out._grad_fn = node

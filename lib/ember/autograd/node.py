@@ -10,17 +10,28 @@ from ..errors import AutogradError
 
 class Node:
     """One step of the backward pass. Subclasses: `Op` (built-in ops), `BackwardCFunction`
-    (user `autograd.Function`s) and `AccumulateGrad` (leaves)."""
+    (user `autograd.Function`s) and `AccumulateGrad` (leaves).
 
-    rule: str = ""              # the local gradient rule, for teaching widgets
-    next_functions: tuple = ()  # ((Node | None, output_index), ...), one per input
-    _saved_versions: tuple = ()  # ((version_counter, version_at_save, what), ...)
-    _in_meta: tuple = ()        # ((shape, numpy dtype), ...) of each input, to shape gradients
-    _hooks = None
-    _retained = None            # tensors that asked `retain_grad()`, weakly
-    _freed = False
-    output_shape: tuple = ()
-    output_dtype = None
+    Graph fields live in slots; what a subclass saves for backward lives in `__dict__`, so
+    freeing a node after backward is one `__dict__.clear()`.
+    """
+
+    __slots__ = ("next_functions", "_in_meta", "_saved_versions", "output_shape", "output_dtype",
+                 "_freed", "_hooks", "_retained", "_metadata", "__dict__", "__weakref__")
+    rule: str = ""  # the local gradient rule, for teaching widgets
+    # next_functions: ((Node | None, output_index), ...), one per input
+    # _in_meta: ((shape, numpy dtype) | None, ...) of each input, to shape its gradient
+    # _saved_versions: ((version_counter, version_at_save, input index or -1 for the output), ...)
+
+    def _init_graph(self, next_functions=(), in_meta=(), output_shape=(), output_dtype=None):
+        self.next_functions = next_functions
+        self._in_meta = in_meta
+        self._saved_versions = ()
+        self.output_shape = output_shape
+        self.output_dtype = output_dtype
+        self._freed = False
+        self._hooks = None
+        self._retained = None
 
     @classmethod
     def _backward_name(cls) -> str:
@@ -31,9 +42,10 @@ class Node:
 
     @property
     def metadata(self) -> dict:
-        md = self.__dict__.get("_metadata")
+        """Free-form notes about this node (kept after backward frees its saved values)."""
+        md = getattr(self, "_metadata", None)
         if md is None:
-            md = self.__dict__["_metadata"] = {}
+            md = self._metadata = {}
         return md
 
     def register_hook(self, fn):
@@ -51,8 +63,10 @@ class Node:
         return self.next_functions[i][0] is not None
 
     def _check_versions(self):
-        for counter, version, what in self._saved_versions:
+        """Raise if a tensor that backward reads was modified in place after it was saved."""
+        for counter, version, which in self._saved_versions:
             if counter[0] != version:
+                what = "its output" if which == -1 else f"saved input {which}"
                 raise AutogradError(
                     f"one of the tensors needed for gradient computation has been modified by an "
                     f"in-place operation: {what} of {self.name()} is at version {counter[0]}; "
@@ -61,10 +75,7 @@ class Node:
 
     def _release(self):
         """Drop what backward needed, so memory goes back once the pass is over."""
-        keep = {"next_functions", "_in_meta", "_hooks", "_retained", "_metadata",
-                "output_shape", "output_dtype"}
-        for k in [k for k in self.__dict__ if k not in keep]:
-            del self.__dict__[k]
+        self.__dict__.clear()
         self._freed = True
 
     def __repr__(self):
@@ -74,13 +85,12 @@ class Node:
 class AccumulateGrad(Node):
     """The node of a leaf tensor that requires grad: backward adds the gradient into `.grad`."""
 
+    __slots__ = ("variable",)
     rule = "leaf.grad += grad"
 
     def __init__(self, variable):
+        self._init_graph(output_shape=tuple(variable.shape), output_dtype=variable.dtype)
         self.variable = variable
-        self.next_functions = ()
-        self.output_shape = variable.shape
-        self.output_dtype = variable.dtype
 
     def name(self) -> str:
         return "AccumulateGrad"

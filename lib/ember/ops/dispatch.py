@@ -26,6 +26,9 @@ def to_tensor(x, like: Tensor | None = None) -> Tensor:
 
 def binary_operands(a, b, op: str) -> tuple[Tensor, Tensor]:
     """Two tensors of one device and one dtype (PyTorch's promotion), from tensors or numbers."""
+    if (isinstance(a, Tensor) and isinstance(b, Tensor) and a._device is b._device
+            and a._data.dtype == b._data.dtype):
+        return a, b
     if not isinstance(a, Tensor):
         if not isinstance(b, Tensor):
             raise TypeError(f"{op}: expected at least one tensor, got {type(a).__name__} and "
@@ -33,7 +36,7 @@ def binary_operands(a, b, op: str) -> tuple[Tensor, Tensor]:
         a = to_tensor(a, b)
     elif not isinstance(b, Tensor):
         b = to_tensor(b, a)
-    if a._device != b._device:
+    if a._device is not b._device:
         raise DeviceError(f"{op}: expected all tensors on the same device, but found one on "
                           f"{a._device} and one on {b._device}; move one with .to(device)")
     if a._data.dtype != b._data.dtype:
@@ -50,7 +53,15 @@ def broadcast_error(op: str, *tensors) -> ShapeError:
                       f"missing transpose, reshape or keepdim=True")
 
 
+def _weak_scalar(t: Tensor, x) -> bool:
+    """A Python number numpy combines with t exactly as PyTorch would (keeping t's dtype)."""
+    kind = t._data.dtype.kind
+    return (type(x) is float and kind == "f") or (type(x) is int and kind in "fiu")
+
+
 def apply_binary(op_cls, a, b, name: str) -> Tensor:
+    if isinstance(a, Tensor) and _weak_scalar(a, b) or isinstance(b, Tensor) and _weak_scalar(b, a):
+        return op_cls.apply(a, b)  # fast path: the number stays a constant of the op
     a, b = binary_operands(a, b, name)
     try:
         return op_cls.apply(a, b)

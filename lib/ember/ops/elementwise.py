@@ -69,10 +69,12 @@ class Pow(Op):
 
     def backward(self, grad):
         a, b = self.a, self.b
-        ga = grad * b * a ** (b - 1) if self.needs(0) else None
+        ga = None
+        if self.needs(0):
+            ga = grad * (2 * a) if (type(b) in (int, float) and b == 2) else grad * b * a ** (b - 1)
         gb = None
         if self.needs(1):
-            xp = _xp(a)
+            xp = _xp(a, b)
             with xp.errstate(divide="ignore", invalid="ignore"):
                 gb = grad * self.out * xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), 0)
         return ga, gb
@@ -84,7 +86,7 @@ class Maximum(Op):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return _xp(a).maximum(a, b)
+        return _xp(a, b).maximum(a, b)
 
     def backward(self, grad):
         return _split(grad, self.a > self.b, self.a == self.b, self)
@@ -96,7 +98,7 @@ class Minimum(Op):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return _xp(a).minimum(a, b)
+        return _xp(a, b).minimum(a, b)
 
     def backward(self, grad):
         return _split(grad, self.a < self.b, self.a == self.b, self)
@@ -109,9 +111,7 @@ def _split(grad, wins, ties, node):
     return ga, gb
 
 
-def _xp(a):
-    from ..backend import array_module_of
-    return array_module_of(a)
+from ..backend import array_module_of as _xp
 
 
 # ---- unary -------------------------------------------------------------------------------------
@@ -218,7 +218,10 @@ class Clamp(Op):
 
     def forward(self, x, min=None, max=None):
         self.x, self.lo, self.hi = x, min, max
-        return _xp(x).clip(x, min, max)
+        xp = _xp(x)
+        if max is None:
+            return xp.maximum(x, min)
+        return xp.minimum(x, max) if min is None else xp.clip(x, min, max)
 
     def backward(self, grad):
         x, mask = self.x, None

@@ -43,26 +43,31 @@ class MatMul(Op):
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """Matrix product with numpy/PyTorch semantics (1-d vectors, batched broadcasting)."""
     a, b = binary_operands(a, b, "matmul")
-    if a.ndim == 0 or b.ndim == 0:
-        raise ShapeError(f"matmul: both arguments need at least 1 dimension, got shapes "
-                         f"{tuple(a.shape)} and {tuple(b.shape)}; use * for scaling")
-    k_a = a._data.shape[-1]
-    k_b = b._data.shape[-2] if b.ndim > 1 else b._data.shape[0]
-    if k_a != k_b:
-        raise ShapeError(
-            f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} can't be multiplied: the inner "
-            f"dimensions {k_a} (last of the first) and {k_b} (first of the second) must be equal. "
-            f"Did you forget a transpose (.t()) or swap the operands?")
     try:
         return MatMul.apply(a, b)
     except ValueError:
-        raise ShapeError(f"matmul: batch dimensions of {tuple(a.shape)} and {tuple(b.shape)} "
-                         f"can't be broadcast together") from None
+        pass
+    raise _matmul_error(a, b)
+
+
+def _matmul_error(a: Tensor, b: Tensor) -> ShapeError:
+    if a.ndim == 0 or b.ndim == 0:
+        return ShapeError(f"matmul: both arguments need at least 1 dimension, got shapes "
+                          f"{tuple(a.shape)} and {tuple(b.shape)}; use * for scaling")
+    k_a = a._data.shape[-1]
+    k_b = b._data.shape[-2] if b.ndim > 1 else b._data.shape[0]
+    if k_a != k_b:
+        return ShapeError(
+            f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} can't be multiplied: the inner "
+            f"dimensions {k_a} (last of the first) and {k_b} (first of the second) must be equal. "
+            f"Did you forget a transpose (.t()) or swap the operands?")
+    return ShapeError(f"matmul: batch dimensions of {tuple(a.shape)} and {tuple(b.shape)} "
+                      f"can't be broadcast together")
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
     """Product of two matrices (2-d only, like torch.mm)."""
-    if a.ndim != 2 or b.ndim != 2:
+    if a._data.ndim != 2 or b._data.ndim != 2:
         raise ShapeError(f"mm: expects two 2-d matrices, got shapes {tuple(a.shape)} and "
                          f"{tuple(b.shape)}; use matmul (@) for vectors or batches")
     return matmul(a, b)

@@ -1,6 +1,7 @@
 """Reductions over all elements or over `dim`s, with `keepdim`, as in PyTorch."""
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 from ..autograd.function import Op
@@ -32,12 +33,10 @@ class Sum(Op):
 
     def forward(self, x, axes=None, keepdim=False):
         self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
-        return x.sum(axis=axes, keepdims=keepdim)
+        return x.sum() if axes is None and not keepdim else x.sum(axis=axes, keepdims=keepdim)
 
     def backward(self, grad):
-        from ..backend import array_module_of
-        return (array_module_of(grad).broadcast_to(_expand(grad, self.shape, self.axes, self.keepdim),
-                                                   self.shape),)
+        return (_spread(_expand(grad, self.shape, self.axes, self.keepdim), self.shape),)
 
 
 class Mean(Op):
@@ -49,9 +48,7 @@ class Mean(Op):
         return x.mean(axis=axes, keepdims=keepdim)
 
     def backward(self, grad):
-        from ..backend import array_module_of
-        g = _expand(grad, self.shape, self.axes, self.keepdim) / self.n
-        return (array_module_of(grad).broadcast_to(g, self.shape),)
+        return (_spread(_expand(grad, self.shape, self.axes, self.keepdim) / self.n, self.shape),)
 
 
 class Var(Op):
@@ -68,7 +65,7 @@ class Var(Op):
         x = self.x
         centered = x - x.mean(axis=self.axes, keepdims=True)
         g = _expand(grad, x.shape, self.axes, self.keepdim)
-        return (g * centered * (2.0 / max(self.n - self.ddof, 1)),)
+        return (g * centered * (2.0 / builtins.max(self.n - self.ddof, 1)),)
 
 
 class Extremum(Op):
@@ -89,6 +86,15 @@ class Extremum(Op):
         return (g * mask / count,)
 
 
+def _spread(grad, shape):
+    """A (read-only) broadcast of grad to `shape`; a full array when grad is a single number."""
+    from ..backend import array_module_of
+    xp = array_module_of(grad)
+    if grad.size == 1:
+        return xp.full(shape, grad.reshape(()), dtype=grad.dtype)
+    return xp.broadcast_to(grad, shape)
+
+
 def _count(shape, axes):
     n = 1
     for a in axes:
@@ -97,6 +103,8 @@ def _count(shape, axes):
 
 
 def sum(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    if dim is None and not keepdim and dtype is None and x._data.dtype.kind == "f":
+        return Sum.apply(x)
     x = to_tensor(x)
     if x._data.dtype.kind == "b":
         from .conversion import to_dtype

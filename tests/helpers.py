@@ -1,0 +1,20 @@
+"""Helpers shared by the test modules."""
+from __future__ import annotations
+
+import numpy as np
+
+import ember
+
+
+def rand64(*shape, low: float | None = None, seed: int | None = None, requires_grad: bool = True):
+    """A float64 tensor of standard normals (or |normal| + low when `low` is given)."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape)
+    if low is not None:
+        a = np.abs(a) + low
+    return ember.tensor(a, dtype=ember.float64, requires_grad=requires_grad)
+
+
+def assert_grad_matches(fn, *inputs, atol: float = 1e-5, rtol: float = 1e-4):
+    """Autograd gradients of sum(fn(*inputs) * w) equal central differences, for random w."""
+    assert ember.autograd.gradcheck(fn, inputs, atol=atol, rtol=rtol)

@@ -1,0 +1,252 @@
+"""Autograd semantics: accumulation, graph freeing, no_grad, in-place safety, Functions, grad()."""
+import sys
+
+import numpy as np
+import pytest
+
+import ember
+from ember import AutogradError
+from helpers import assert_grad_matches, rand64
+
+
+def test_gradients_accumulate_until_zeroed():
+    w = ember.tensor([1.0, 2.0], requires_grad=True)
+    (w * 3).sum().backward()
+    (w * 3).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [6.0, 6.0])
+    w.grad.zero_()
+    (w * w).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [2.0, 4.0])
+
+
+def test_grad_of_shared_input_sums_both_paths():
+    x = ember.tensor(3.0, requires_grad=True)
+    (x * x + x).backward()
+    assert x.grad.item() == pytest.approx(7.0)
+
+
+def test_leaf_grads_never_alias_each_other():
+    a = ember.tensor([1.0, 2.0], requires_grad=True)
+    b = ember.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    a.grad.zero_()
+    np.testing.assert_allclose(b.grad.numpy(), [1.0, 1.0])
+
+
+def test_second_backward_raises_unless_retain_graph():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 8.0])
+    with pytest.raises(AutogradError, match="second time.*retain_graph=True"):
+        y.backward()
+
+
+def test_backward_on_non_scalar_needs_gradient():
+    x = ember.ones(2, 3, requires_grad=True)
+    y = x * 2
+    with pytest.raises(AutogradError, match=r"scalar outputs.*shape \(2, 3\)"):
+        y.backward()
+    y.backward(ember.ones(2, 3))
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.ones((2, 3)))
+
+
+def test_backward_without_graph_explains():
+    with pytest.raises(AutogradError, match="does not require grad"):
+        ember.ones(2).sum().backward()
+
+
+def test_no_grad_context_and_decorator_and_enable_grad():
+    x = ember.ones(2, requires_grad=True)
+    with ember.no_grad():
+        y = x * 2
+        with ember.enable_grad():
+            z = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad and z.grad_fn.name() == "MulBackward0"
+
+    @ember.no_grad()
+    def f(t):
+        return t * 2
+    assert not f(x).requires_grad
+    assert ember.is_grad_enabled()
+
+
+def test_inplace_on_leaf_requiring_grad_raises_outside_no_grad():
+    w = ember.ones(3, requires_grad=True)
+    with pytest.raises(AutogradError, match=r"leaf tensor.*in-place operation \(sub_\).*no_grad"):
+        w -= 1
+    with ember.no_grad():
+        w -= 1
+    np.testing.assert_allclose(w.detach().numpy(), 0.0)
+
+
+def test_inplace_change_of_saved_tensor_raises_at_backward_naming_op():
+    x = ember.ones(3, requires_grad=True)
+    y = x * 2
+    z = y.exp()       # exp saves its output ...
+    y2 = y * 1        # ... while mul's output y is only needed by exp
+    y.add_(1)         # so this in-place edit is harmless
+    z.sum().backward()
+    w = ember.ones(3, requires_grad=True)
+    a = w.sigmoid()
+    b = a * 3          # MulBackward0 saves a
+    a.mul_(2)
+    with pytest.raises(AutogradError, match="modified by an in-place operation.*MulBackward0"):
+        b.sum().backward()
+    assert y2.requires_grad
+
+
+def test_inplace_ops_record_in_graph():
+    x = rand64(4, seed=0)
+    def fn(x):
+        y = x * 1
+        y += x
+        y *= x
+        y.sub_(1).div_(2)
+        return y
+    assert_grad_matches(fn, x)
+
+
+def test_deep_graph_has_no_recursion_limit():
+    x = ember.tensor(1.0, requires_grad=True)
+    y = x
+    for _ in range(sys.getrecursionlimit() * 3):
+        y = y + 0.001
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_broadcast_gradient_reduced_to_parameter_shape():
+    b = ember.zeros(1, 3, requires_grad=True)
+    x = ember.ones(5, 3)
+    (x + b).sum().backward()
+    assert b.grad.shape == (1, 3)
+    np.testing.assert_allclose(b.grad.numpy(), 5.0)
+
+
+def test_autograd_grad_returns_without_touching_dot_grad():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = ember.tensor([3.0], requires_grad=True)
+    out = (x * x).sum() * y
+    gx, gy = ember.autograd.grad(out, [x, y])
+    np.testing.assert_allclose(gx.numpy(), [6.0, 12.0])
+    np.testing.assert_allclose(gy.numpy(), [5.0])
+    assert x.grad is None and y.grad is None
+    z = ember.ones(1, requires_grad=True)
+    with pytest.raises(AutogradError, match="not used"):
+        ember.autograd.grad((x * 2).sum(), [z])
+    assert ember.autograd.grad((x * 2).sum(), [x, z], allow_unused=True)[1] is None
+
+
+def test_retain_grad_keeps_intermediate_gradient():
+    x = ember.tensor([1.0, -1.0], requires_grad=True)
+    h = x * 3
+    h.retain_grad()
+    (h.relu() * 2).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), [2.0, 0.0])
+
+
+def test_hooks_see_grads_in_engine_order():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * 2).exp().sum()
+    seen = []
+    assert [n.name() for n in ember.autograd.backward_order(y)] == [
+        "SumBackward0", "ExpBackward0", "MulBackward0", "AccumulateGrad"]
+    for node in ember.autograd.backward_order(y):
+        node.register_hook(lambda gi, go, n=node: seen.append(n.name()))
+    y.backward()
+    assert seen == ["SumBackward0", "ExpBackward0", "MulBackward0", "AccumulateGrad"]
+
+
+def test_graph_api_for_widgets():
+    w = ember.ones(2, 2, requires_grad=True)
+    out = (ember.ones(3, 2) @ w).sum()
+    names = [n.name() for n in ember.autograd.backward_order(out)]
+    assert names == ["SumBackward0", "MatMulBackward0", "AccumulateGrad"]
+    mm = out.grad_fn.next_functions[0][0]
+    assert mm.next_functions[0][0] is None
+    assert mm.next_functions[1][0].variable is w
+    assert "grad" in mm.rule and mm.output_shape == (3, 2)
+
+
+class Cube(ember.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.save_for_backward(x)
+        ctx.scale = scale
+        return x ** 3 * scale
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, = ctx.saved_tensors
+        return grad_out * 3 * x ** 2 * ctx.scale, None
+
+
+def test_custom_function_gradcheck_and_ctx():
+    x = rand64(5, seed=3)
+    y = Cube.apply(x, 2.0)
+    assert y.grad_fn.name() == "CubeBackward"
+    assert y.grad_fn.needs_input_grad == (True, False)
+    assert_grad_matches(lambda t: Cube.apply(t, 2.0), x)
+
+
+def test_custom_function_saved_tensor_modified_in_place_raises():
+    x = ember.ones(3, requires_grad=True)
+    h = x * 1
+    y = Cube.apply(h, 1.0)
+    h.add_(1)
+    with pytest.raises(AutogradError, match="in-place"):
+        y.sum().backward()
+
+
+def test_custom_function_wrong_number_of_grads():
+    class Bad(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+    a, b = ember.ones(2, requires_grad=True), ember.ones(2, requires_grad=True)
+    with pytest.raises(AutogradError, match="returned 1 gradient.*took 2"):
+        Bad.apply(a, b).sum().backward()
+
+
+def test_gradcheck_catches_a_wrong_backward():
+    class WrongSigmoid(ember.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            s = x.sigmoid()
+            ctx.save_for_backward(s)
+            return s
+
+        @staticmethod
+        def backward(ctx, g):
+            s, = ctx.saved_tensors
+            return g * s  # forgot (1 - s)
+    with pytest.raises(AutogradError, match="does not match the numerical gradient"):
+        ember.autograd.gradcheck(WrongSigmoid.apply, (rand64(4, seed=1),))
+    with pytest.raises(ember.DTypeError, match="float64"):
+        ember.autograd.gradcheck(ember.exp, (ember.ones(2, requires_grad=True),))
+
+
+def test_detach_and_requires_grad_rules():
+    x = ember.ones(2, requires_grad=True)
+    d = x.detach()
+    assert not d.requires_grad and d.is_leaf
+    with pytest.raises(ember.DTypeError, match="floating point"):
+        ember.tensor([1, 2], requires_grad=True)
+    with pytest.raises(AutogradError, match="leaf"):
+        (x * 2).requires_grad_(False)
+    assert (x * 2).is_leaf is False and x.is_leaf
+
+
+def test_variable_alias_from_old_lecture_code():
+    from ember.autograd import Variable
+    x = Variable(ember.randn(3, 2), requires_grad=True)
+    (x * 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2.0)
+    x.data -= 0.5 * x.grad.data  # the lecture's old update style: untracked, allowed
