@@ -13,27 +13,27 @@ from .node import AccumulateGrad, Node, ensure_not_freed
 
 def backward_order(root) -> list[Node]:
     """The nodes reachable from `root` (a tensor, a node, or a list of them), in the order the
-    engine runs them: every node after all the nodes that send it a gradient."""
+    engine runs them: newest first. A node is always created after the nodes it sends gradients
+    to, so newest-first runs every node after all the nodes that send it a gradient."""
     roots = root if isinstance(root, (list, tuple)) else [root]
-    roots = [r._grad_node() if isinstance(r, Tensor) else r for r in roots]
-    post, seen = [], set()
-    for r in roots:
-        if r is None or id(r) in seen:
+    stack = [r._grad_node() if isinstance(r, Tensor) else r for r in roots]
+    seen = set()
+    found = []
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
             continue
-        seen.add(id(r))
-        stack = [(r, iter(r.next_functions))]
-        while stack:
-            node, children = stack[-1]
-            for child, _ in children:
-                if child is not None and id(child) not in seen:
-                    seen.add(id(child))
-                    stack.append((child, iter(child.next_functions)))
-                    break
-            else:
-                stack.pop()
-                post.append(node)
-    post.reverse()
-    return post
+        seen.add(node)
+        found.append(node)
+        for child, _ in node.next_functions:
+            if child is not None and child not in seen:
+                stack.append(child)
+    found.sort(key=_newest_first)
+    return found
+
+
+def _newest_first(node: Node) -> int:
+    return -node._seq
 
 
 def unbroadcast(grad, shape: tuple):

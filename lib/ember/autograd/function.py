@@ -11,7 +11,7 @@ from numpy import asarray as _np_asarray, generic as _np_generic
 from ..errors import AutogradError, DTypeError
 from ..tensor import Tensor
 from .grad_mode import _state, no_grad
-from .node import Node
+from .node import Node, _sequence
 
 
 class Op(Node):
@@ -62,18 +62,18 @@ class Op(Node):
         node._in_meta = tuple(meta)
         node.output_shape = out.shape
         node.output_dtype = out.dtype
+        node._seq = next(_sequence)
         node._freed = False
         node._hooks = None
         node._retained = None
-        if cls.saves:
-            node._saved_versions = tuple((inputs[i]._vc, inputs[i]._vc[0], i) for i in cls.saves
-                                         if isinstance(inputs[i], Tensor))
-            if cls.saves_output:
-                node._saved_versions += ((result._vc, 0, -1),)
-        elif cls.saves_output:
-            node._saved_versions = ((result._vc, 0, -1),)
-        else:
-            node._saved_versions = ()
+        saved = []
+        for i in cls.saves:
+            t = inputs[i]
+            if isinstance(t, Tensor):
+                saved.append((t._vc, t._vc[0], i))
+        if cls.saves_output:
+            saved.append((result._vc, 0, -1))
+        node._saved_versions = saved
         return result
 
 
@@ -183,6 +183,7 @@ class Function:
                               for a in args)
         node.output_shape = out.shape
         node.output_dtype = out._data.dtype
+        node._seq = next(_sequence)
         if out._grad_fn is not None or out.requires_grad or any(out is t for t in tensors):
             out = Tensor._make(out._data, out._device)  # a fresh result, whatever forward returned
         out._grad_fn = node

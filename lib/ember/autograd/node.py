@@ -5,7 +5,11 @@ A Node remembers, for one op applied in the forward pass, where each input's gra
 """
 from __future__ import annotations
 
+from itertools import count
+
 from ..errors import AutogradError
+
+_sequence = count()  # creation order: a node is always newer than the nodes it sends grads to
 
 
 class Node:
@@ -17,7 +21,7 @@ class Node:
     """
 
     __slots__ = ("next_functions", "_in_meta", "_saved_versions", "output_shape", "output_dtype",
-                 "_freed", "_hooks", "_retained", "_metadata", "__dict__", "__weakref__")
+                 "_seq", "_freed", "_hooks", "_retained", "_metadata", "__dict__", "__weakref__")
     rule: str = ""  # the local gradient rule, for teaching widgets
     # next_functions: ((Node | None, output_index), ...), one per input
     # _in_meta: ((shape, numpy dtype) | None, ...) of each input, to shape its gradient
@@ -29,6 +33,7 @@ class Node:
         self._saved_versions = ()
         self.output_shape = output_shape
         self.output_dtype = output_dtype
+        self._seq = next(_sequence)
         self._freed = False
         self._hooks = None
         self._retained = None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..autograd.function import Op
+from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from .dispatch import apply_binary, inplace, to_tensor
 
@@ -308,6 +309,14 @@ def square(x: Tensor) -> Tensor:
     return mul(x, x)
 
 
+def radd(a, b):
+    return add(b, a)
+
+
+def rmul(a, b):
+    return mul(b, a)
+
+
 def rsub(a, b):
     return sub(b, a)
 
@@ -321,8 +330,18 @@ def rpow(a, b):
 
 
 def _inplace_op(op_cls, name):
+    ufunc = op_cls.ufunc
+
     def method(self, other, *, alpha=1):
-        return inplace(self, op_cls, (other if alpha == 1 else other * alpha,), name)
+        if alpha != 1:
+            other = other * alpha
+        elif (not _state.enabled and isinstance(other, Tensor) and other._device is self._device
+              and other._data.dtype == self._data.dtype):
+            # the parameter-update fast path: w -= lr * grad under no_grad
+            getattr(self.xp, ufunc)(self._data, other._data, out=self._data)
+            self._vc[0] += 1
+            return self
+        return inplace(self, op_cls, (other,), name)
     method.__name__ = name
     return method
 
@@ -344,8 +363,8 @@ def pow_(x: Tensor, e) -> Tensor:
 
 
 METHODS = {
-    "__add__": add, "__radd__": lambda a, b: add(b, a), "__sub__": sub, "__rsub__": rsub,
-    "__mul__": mul, "__rmul__": lambda a, b: mul(b, a), "__truediv__": div, "__rtruediv__": rdiv,
+    "__add__": add, "__radd__": radd, "__sub__": sub, "__rsub__": rsub,
+    "__mul__": mul, "__rmul__": rmul, "__truediv__": div, "__rtruediv__": rdiv,
     "__pow__": pow, "__rpow__": rpow, "__neg__": neg, "__abs__": abs,
     "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_,
     "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "neg": neg, "exp": exp, "log": log,
