@@ -27,6 +27,7 @@ from .ops.reduce import (all, amax, amin, any, argmax, argmin, logsumexp, max, m
 from .ops.shape import (cat, chunk, expand, flatten, permute, reshape, split, squeeze, stack, t,
                         transpose, unsqueeze)
 from . import cuda
+from .legacy import DoubleTensor, FloatTensor, LongTensor
 
 clip = clamp
 concat = cat

@@ -1,5 +1,7 @@
 """`ember.cuda`: is a GPU there, how many, and waiting for it."""
 from . import backend
+from .legacy import CudaDoubleTensor as DoubleTensor, CudaFloatTensor as FloatTensor
+from .legacy import CudaLongTensor as LongTensor
 
 
 def is_available() -> bool:

@@ -285,8 +285,13 @@ class Tensor:
         return self.to("cpu")
 
     def type(self, dtype=None):
+        """`t.type()` names the type; `t.type(ember.float64)` or the lecture's
+        `t.type(ember.cuda.FloatTensor)` converts."""
         if dtype is None:
             return f"ember.{self.dtype.name}"
+        device = getattr(dtype, "device", None)
+        if device is not None:  # a legacy type such as ember.cuda.FloatTensor
+            return self.to(device, dtype.dtype)
         return self.to(dtype)
 
     def float(self):

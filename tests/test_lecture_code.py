@@ -1,0 +1,129 @@
+"""The lecture's PyTorch programs run on ember with only the import changed.
+
+Each snippet is the lecture's code (typos corrected) with `import torch` replaced by
+`import ember as torch`; each checks that training actually reduces the loss.
+"""
+import numpy as np
+import pytest
+
+import ember as torch
+
+
+def test_pytorch_tensors_manual_backprop():
+    dtype = torch.FloatTensor
+    N, D_in, H, D_out = 64, 1000, 100, 10
+    torch.manual_seed(0)
+    x = torch.randn(N, D_in).type(dtype)
+    y = torch.randn(N, D_out).type(dtype)
+    w1 = torch.randn(D_in, H).type(dtype)
+    w2 = torch.randn(H, D_out).type(dtype)
+    learning_rate = 1e-6
+    losses = []
+    for t in range(50):
+        h = x.mm(w1)
+        h_relu = h.clamp(min=0)
+        y_pred = h_relu.mm(w2)
+        loss = (y_pred - y).pow(2).sum()
+        losses.append(loss.item())
+        grad_y_pred = 2.0 * (y_pred - y)
+        grad_w2 = h_relu.t().mm(grad_y_pred)
+        grad_h_relu = grad_y_pred.mm(w2.t())
+        grad_h = grad_h_relu.clone()
+        grad_h[h < 0] = 0
+        grad_w1 = x.t().mm(grad_h)
+        w1 -= learning_rate * grad_w1
+        w2 -= learning_rate * grad_w2
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_pytorch_autograd_loop():
+    N, D_in, H, D_out = 64, 1000, 100, 10
+    torch.manual_seed(0)
+    x = torch.randn(N, D_in)
+    y = torch.randn(N, D_out)
+    w1 = torch.randn(D_in, H, requires_grad=True)
+    w2 = torch.randn(H, D_out, requires_grad=True)
+    learning_rate = 1e-6
+    losses = []
+    for t in range(50):
+        y_pred = x.mm(w1).clamp(min=0).mm(w2)
+        loss = (y_pred - y).pow(2).sum()
+        losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():
+            w1 -= learning_rate * w1.grad
+            w2 -= learning_rate * w2.grad
+            w1.grad.zero_()
+            w2.grad.zero_()
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_old_variable_api_with_data_updates():
+    Variable = torch.autograd.Variable  # `from torch.autograd import Variable` in the lecture
+    torch.manual_seed(1)
+    x = Variable(torch.randn(16, 20), requires_grad=False)
+    y = Variable(torch.randn(16, 5), requires_grad=False)
+    w1 = Variable(torch.randn(20, 8), requires_grad=True)
+    w2 = Variable(torch.randn(8, 5), requires_grad=True)
+    first = None
+    for t in range(30):
+        y_pred = x.mm(w1).clamp(min=0).mm(w2)
+        loss = (y_pred - y).pow(2).sum()
+        first = first if first is not None else loss.item()
+        if w1.grad is not None:
+            w1.grad.data.zero_()
+            w2.grad.data.zero_()
+        loss.backward()
+        w1.data -= 1e-4 * w1.grad.data
+        w2.data -= 1e-4 * w2.grad.data
+    assert loss.item() < first
+
+
+class MyReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        x, = ctx.saved_tensors
+        grad_input = grad_y.clone()
+        grad_input[x < 0] = 0
+        return grad_input
+
+
+def test_new_autograd_function_in_training_loop():
+    torch.manual_seed(2)
+    x, y = torch.randn(32, 50), torch.randn(32, 4)
+    w1 = torch.randn(50, 16, requires_grad=True)
+    w2 = torch.randn(16, 4, requires_grad=True)
+    losses = []
+    for t in range(40):
+        y_pred = MyReLU.apply(x.mm(w1)).mm(w2)
+        loss = (y_pred - y).pow(2).sum()
+        losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():
+            w1 -= 1e-4 * w1.grad
+            w2 -= 1e-4 * w2.grad
+            w1.grad.zero_()
+            w2.grad.zero_()
+    assert losses[-1] < losses[0]
+    x64 = torch.randn(6, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(MyReLU.apply, (x64,))
+
+
+def test_computational_graph_example():
+    torch.manual_seed(3)
+    N, D = 3, 4
+    x = torch.randn(N, D, requires_grad=True)
+    y = torch.randn(N, D, requires_grad=True)
+    z = torch.randn(N, D, requires_grad=True)
+    a = x * y
+    b = a + z
+    c = torch.sum(b)
+    c.backward()
+    np.testing.assert_allclose(x.grad.numpy(), y.detach().numpy())
+    np.testing.assert_allclose(y.grad.numpy(), x.detach().numpy())
+    np.testing.assert_allclose(z.grad.numpy(), np.ones((N, D)))
