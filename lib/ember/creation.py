@@ -13,7 +13,7 @@ from .random import get_rng
 from .tensor import Tensor
 
 
-def _as_array(data, dtype: DType | None, device: Device, default_float: bool = True):
+def _as_array(data, dtype: DType | None, device: Device):
     """An array of `device` from nested lists, scalars, numpy arrays or tensors (always a copy)."""
     if isinstance(data, Tensor):
         arr = backend.to_numpy(data._data) if device.type == "cpu" else data._data

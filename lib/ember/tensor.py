@@ -9,7 +9,7 @@ import numpy as np
 
 from . import backend
 from .backend import CPU, Device
-from .dtypes import DType, as_dtype, from_numpy_dtype
+from .dtypes import DEFAULT_FLOAT, DType, as_dtype, from_numpy_dtype
 from .errors import AutogradError, DTypeError, ShapeError
 
 
@@ -28,7 +28,7 @@ class Tensor:
         if data is None:
             data = []
         dev = Device(device) if device is not None else CPU
-        arr = _as_array(data, as_dtype(dtype) if dtype is not None else None, dev, default_float=True)
+        arr = _as_array(data, as_dtype(dtype) if dtype is not None else DEFAULT_FLOAT, dev)
         self._data = arr
         self._device = dev
         self._requires_grad = False
@@ -173,8 +173,8 @@ class Tensor:
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:
         """Compute d(self)/d(leaf) for every leaf that requires grad, adding into `leaf.grad`."""
-        from .autograd.engine import backward
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        _engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                         inputs=inputs)
 
     def detach(self) -> "Tensor":
         """The same data, cut out of the graph (shares memory and version counter)."""
@@ -329,6 +329,9 @@ class Tensor:
 
     def __reduce__(self):
         raise TypeError("ember tensors are not pickled; save them with ember.save(obj, path)")
+
+
+from .autograd import engine as _engine  # noqa: E402  (the engine needs Tensor defined first)
 
 
 class Size(tuple):

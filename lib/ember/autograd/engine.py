@@ -5,6 +5,8 @@ Iterative (no recursion limit), so a graph thousands of ops deep is fine.
 """
 from __future__ import annotations
 
+from operator import attrgetter
+
 from ..errors import AutogradError, DTypeError, ShapeError
 from ..tensor import Tensor
 from .grad_mode import no_grad
@@ -28,12 +30,11 @@ def backward_order(root) -> list[Node]:
         for child, _ in node.next_functions:
             if child is not None and child not in seen:
                 stack.append(child)
-    found.sort(key=_newest_first)
+    found.sort(key=_seq_of, reverse=True)
     return found
 
 
-def _newest_first(node: Node) -> int:
-    return -node._seq
+_seq_of = attrgetter("_seq")
 
 
 def unbroadcast(grad, shape: tuple):
@@ -82,8 +83,9 @@ def _run(roots, grads, retain_graph: bool, capture: dict | None = None):
             continue
         if node._freed:
             ensure_not_freed(node)
-        if node._saved_versions:
-            node._check_versions()
+        for counter, version, _ in node._saved_versions:
+            if counter[0] != version:
+                node._check_versions()
         in_grads = node.backward(g)
         if node._hooks:
             _call_hooks(node, g, in_grads)
@@ -95,7 +97,7 @@ def _run(roots, grads, retain_graph: bool, capture: dict | None = None):
                 continue
             if ig.shape != meta[0]:
                 ig = unbroadcast(ig, meta[0])
-            if ig.dtype != meta[1]:
+            if ig.dtype is not meta[1] and ig.dtype != meta[1]:
                 ig = ig.astype(meta[1])
             prev = pending.get(nxt)
             pending[nxt] = ig if prev is None else prev + ig
