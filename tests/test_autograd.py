@@ -250,3 +250,19 @@ def test_variable_alias_from_old_lecture_code():
     (x * 2).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 2.0)
     x.data -= 0.5 * x.grad.data  # the lecture's old update style: untracked, allowed
+
+
+def test_overwriting_in_place_blocks_gradient_and_copy_passes_it():
+    x = ember.tensor([1.0, 2.0], requires_grad=True)
+    src = ember.tensor([5.0, 7.0], requires_grad=True)
+    y = x * 3
+    y.zero_()
+    (y * 2 + x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0])  # only the direct path
+    z = x * 1
+    z.copy_(src)
+    (z * z).sum().backward()
+    np.testing.assert_allclose(src.grad.numpy(), [10.0, 14.0])
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0])  # unchanged: z's old values are gone
+    assert ember.autograd.gradcheck(lambda s: (ember.zeros(3, 2, dtype=ember.float64) * 1).copy_(s) ** 2,
+                                    (rand64(2, seed=1),))
