@@ -1,0 +1,56 @@
+"""Student feedback: feedback/<student>/<assignment>/<assignment>.html and feedback.json.
+
+Only test names, points, pass/fail and trusted messages (never student output, never hidden test
+code, inputs or expected values: hidden tests carry no message beyond pass/fail)."""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+SAFE_KEYS = ("grade_id", "points", "score", "passed", "hidden", "message")
+
+
+def student_view(res: dict) -> dict:
+    return {
+        "assignment": res["assignment"], "student": res["student"], "score": res["score"],
+        "max_score": res["max_score"],
+        "status": res["status"], "reasons": list(res.get("reasons", [])),
+        "tests": [{k: t[k] for k in SAFE_KEYS} | ({"message": "hidden test failed" if not t["passed"] else ""}
+                                                    if t["hidden"] else {}) for t in res["tests"]],
+    }
+
+
+def render_html(view: dict) -> str:
+    rows = []
+    for t in view["tests"]:
+        mark = "&#10004;" if t["passed"] else "&#10008;"
+        kind = " (hidden)" if t["hidden"] else ""
+        msg = f"<pre>{html.escape(t['message'])}</pre>" if t["message"] else ""
+        rows.append(f"<tr class='{'pass' if t['passed'] else 'fail'}'><td>{mark}</td>"
+                    f"<td>{html.escape(str(t['grade_id']))}{kind}</td><td>{t['score']:g} / {t['points']:g}</td>"
+                    f"<td>{msg}</td></tr>")
+    note = ""
+    if view["status"] != "graded":
+        note = ("<p class='attention'>Your submission needs the instructor's attention: "
+                + html.escape("; ".join(view["reasons"])) + "</p>")
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{html.escape(view['assignment'])} feedback</title>
+<style>body{{font-family:sans-serif;margin:2em}} td{{padding:4px 10px;vertical-align:top}}
+tr.pass td:first-child{{color:#080}} tr.fail td:first-child{{color:#b00}} pre{{margin:0;white-space:pre-wrap}}
+.attention{{color:#b60}}</style></head><body>
+<h1>{html.escape(view['assignment'])}: {view['score']:g} / {view['max_score']:g}</h1>
+{note}
+<table><tr><th></th><th>test</th><th>points</th><th>message</th></tr>
+{''.join(rows)}
+</table></body></html>
+"""
+
+
+def write_feedback(root, assignment: str, student: str, res: dict) -> Path:
+    d = Path(root) / "feedback" / student / assignment
+    d.mkdir(parents=True, exist_ok=True)
+    view = student_view(res)
+    (d / f"{assignment}.html").write_text(render_html(view))
+    (d / "feedback.json").write_text(json.dumps(view, indent=1, sort_keys=True))
+    return d

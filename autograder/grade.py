@@ -1,0 +1,400 @@
+"""Grading an assignment: reference values, parallel trusted grading, gradebook, autograded/, feedback."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+import nbformat
+
+from . import notebook as nbmod
+from .compare import compare
+from .course import course_root, data_files, source_notebook
+from .sandbox import Limits, run_steps, IS_ROOT, uid_isolation_works
+
+RESULT_FILE = "ember-result.json"
+
+
+class InstructorError(RuntimeError):
+    """The instructor's notebook fails its own tests (or breaks AUTHORING.md's rules)."""
+
+
+def _step_payload(plan: nbmod.Plan, mode: str) -> list[dict]:
+    out = []
+    for s in plan.steps:
+        src = s.source
+        if s.kind == "test" and mode == "grade":
+            src = nbmod.student_version(src)
+        out.append({"index": s.index, "kind": s.kind, "source": src, "grade_id": s.grade_id,
+                    "hidden": s.hidden})
+    return out
+
+
+class AssignmentGrader:
+    def __init__(self, root, assignment: str, limits: Limits | None = None, jobs: int = 0,
+                 source_nb=None):
+        self.root = Path(course_root(root))
+        self.assignment = assignment
+        import dataclasses
+        self.limits = dataclasses.replace(limits or Limits(), hide=tuple(limits.hide if limits else ()) + (str(self.root),))
+        self.jobs = jobs or os.cpu_count() or 1
+        self.source_nb = source_nb if source_nb is not None else nbformat.read(
+            source_notebook(self.root, assignment), as_version=4)
+        src_dir = self.root / "source" / assignment
+        self.files = [(f, str(f.relative_to(src_dir))) for f in data_files(self.root, assignment)]
+        self._reference = None
+        self.tests = [c for c in self.source_nb.cells if nbmod.is_test(c)]
+        self.max_score = float(sum(float(nbmod.nbmeta(c).get("points") or 0) for c in self.tests))
+
+    # ------------------------------------------------------------ reference
+    def reference(self) -> dict:
+        """{grade_id: [record, ...]} from running the instructor's notebook (got, expected, tolerances)."""
+        if self._reference is not None:
+            return self._reference
+        problems = nbmod.lint_notebook(self.source_nb)
+        if problems:
+            raise InstructorError(f"{self.assignment}: " + "; ".join(problems))
+        plan = nbmod.build_plan(self.source_nb, self.source_nb)
+        run = run_steps(_step_payload(plan, "reference"), "reference", self.limits, self.files)
+        ref = {}
+        errors = []
+        for t in plan.tests:
+            r = run.steps.get(t.index, {})
+            if r.get("status") != "ok":
+                errors.append(f"test {t.grade_id!r}: {r.get('exc') or r.get('status')}: "
+                              f"{r.get('msg') or r.get('reason', '')}")
+                continue
+            for rec in r["records"]:
+                if "got_error" in rec:
+                    errors.append(f"test {t.grade_id!r}: {rec['got_error']}")
+                    continue
+                ok, msg = compare(rec["kind"], rec["got"], rec["expected"], rec["rtol"], rec["atol"])
+                if not ok:
+                    errors.append(f"test {t.grade_id!r} fails on the instructor's solution: {msg}")
+            if not any(not isinstance(rec.get("expected"), bool) for rec in r["records"]):
+                errors.append(f"test {t.grade_id!r}: no check with a non-boolean expected value")
+            ref[t.grade_id] = r["records"]
+        if errors:
+            raise InstructorError(f"{self.assignment}: " + "; ".join(errors) + ("\n" + run.output[-2000:]))
+        self._reference = ref
+        return ref
+
+    # ------------------------------------------------------------ one submission
+    def grade_notebook(self, path: Path | None, student: str = "") -> dict:
+        t0 = time.monotonic()
+        ref = self.reference()
+        result = {"student": student, "assignment": self.assignment, "status": "graded", "reasons": [],
+                  "notes": [], "score": 0.0, "max_score": self.max_score, "tests": [], "elapsed": 0.0,
+                  "output_tail": ""}
+        nb, err = (None, "missing notebook") if path is None or not Path(path).exists() else \
+            nbmod.read_notebook_safely(path)
+        if nb is None:
+            result["status"] = "needs_attention"
+            result["reasons"].append(err)
+            result["tests"] = [self._test_entry(c, False, "not graded: " + err) for c in self.tests]
+            result["elapsed"] = time.monotonic() - t0
+            return result
+        plan = nbmod.build_plan(self.source_nb, nb)
+        result["notes"] += plan.notes
+        result["reasons"] += plan.attention
+        run = run_steps(_step_payload(plan, "grade"), "grade", self.limits, self.files)
+        result["reasons"] += run.attention
+        result["output_tail"] = run.output[-4000:]
+        for t in plan.tests:
+            r = run.steps.get(t.index, {"status": "notrun", "reason": "not run"})
+            passed, msg = self._judge(t, r, ref.get(t.grade_id, []))
+            if r.get("exc") == "MemoryError":
+                result["reasons"].append(f"memory limit in test {t.grade_id!r}")
+            cell = next(c for c in self.tests if nbmod.nbmeta(c).get("grade_id") == t.grade_id)
+            result["tests"].append(self._test_entry(cell, passed, msg))
+        result["score"] = float(sum(x["score"] for x in result["tests"]))
+        if result["reasons"]:
+            result["status"] = "needs_attention"
+        result["elapsed"] = time.monotonic() - t0
+        return result
+
+    def _test_entry(self, cell, passed, msg):
+        m = nbmod.nbmeta(cell)
+        pts = float(m.get("points") or 0)
+        hidden = nbmod.has_hidden(cell.source)
+        return {"grade_id": m.get("grade_id"), "points": pts, "score": pts if passed else 0.0,
+                "passed": bool(passed), "hidden": hidden,
+                "message": "" if passed else ("hidden test failed" if hidden else msg)}
+
+    def _judge(self, test: nbmod.Step, r: dict, ref_records: list) -> tuple[bool, str]:
+        """The trusted decision for one test: only decoded data and the reference are used."""
+        hidden = test.hidden
+        st = r.get("status")
+        if st in ("timeout", "crash", "output", "notrun", "startup"):
+            return False, f"{r.get('reason', st)} while running this test"
+        if st == "error":
+            exc = r.get("exc", "Exception")
+            line = r.get("line")
+            msg = f"{exc}"
+            if r.get("msg") and not hidden:
+                msg += f": {r['msg'][:500]}"
+            if line and not hidden:
+                lines = test.source.splitlines()
+                if 0 < line <= len(lines):
+                    msg += f"\n  at line {line} of the test: {lines[line - 1].strip()}"
+            if exc == "NotImplementedError":
+                msg = "not implemented yet (NotImplementedError)"
+            return False, msg
+        recs = r.get("records", [])
+        if len(recs) != len(ref_records):
+            return False, f"the test stopped after {len(recs)} of {len(ref_records)} checks"
+        hints = dict(nbmod.hints(test.source))
+        for i, (got, want) in enumerate(zip(recs, ref_records)):
+            hint = hints.get(want.get("line"))
+            if got.get("kind") != want["kind"]:
+                return False, f"check {i + 1}: unexpected check"
+            if "got_error" in got:
+                return False, f"check {i + 1}: {got['got_error']}" + (f"\nhint: {hint}" if hint else "")
+            ok, msg = compare(want["kind"], got["got"], want["expected"], want["rtol"], want["atol"],
+                              show_values=not hidden)
+            if not ok:
+                where = f" (line {want['line']})" if want.get("line") else ""
+                return False, f"check {i + 1}{where}: {msg}" + (f"\nhint: {hint}" if hint else "")
+        return True, ""
+
+    # ------------------------------------------------------------ many
+    def grade_many(self, submissions: dict, progress: bool = True) -> dict:
+        self.reference()
+        results = {}
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=len(submissions), desc=f"grading {self.assignment}", unit="nb", file=sys.stderr)
+        with ThreadPoolExecutor(max_workers=self.jobs) as ex:
+            futs = {ex.submit(self._safe_grade, path, student): student for student, path in submissions.items()}
+            for f in as_completed(futs):
+                results[futs[f]] = f.result()
+                if bar:
+                    bar.update(1)
+        if bar:
+            bar.close()
+        return results
+
+    def _safe_grade(self, path, student):
+        try:
+            return self.grade_notebook(path, student)
+        except InstructorError:
+            raise
+        except Exception as e:  # never abort the batch
+            import traceback
+            return {"student": student, "assignment": self.assignment, "status": "needs_attention",
+                    "reasons": [f"grader error: {type(e).__name__}: {e}"], "notes": [], "score": 0.0,
+                    "max_score": self.max_score, "elapsed": 0.0, "output_tail": traceback.format_exc()[-2000:],
+                    "tests": [self._test_entry(c, False, "not graded (grader error)") for c in self.tests]}
+
+
+# ================================================================ course-level commands
+
+def find_submissions(root: Path, assignment: str, students=None) -> dict:
+    sub = Path(root) / "submitted"
+    out = {}
+    if not sub.is_dir():
+        return out
+    for sdir in sorted(sub.iterdir()):
+        if not sdir.is_dir() or (students and sdir.name not in students):
+            continue
+        adir = sdir / assignment
+        if adir.is_dir():
+            out[sdir.name] = adir / f"{assignment}.ipynb"
+    return out
+
+
+def security_warnings(root: Path) -> list[str]:
+    w = []
+    if not IS_ROOT:
+        w.append("not running as root: student code runs as your own user (it can read the course "
+                 "directory); grade as root (CI does) for a private uid per submission")
+    elif not uid_isolation_works():
+        w.append("private uids do not work here: student code runs as root")
+    else:
+        p = Path(root).resolve()
+        blocked = False
+        for q in [p] + list(p.parents):
+            if q == Path("/"):
+                break
+            if not (q.stat().st_mode & 0o001):
+                blocked = True
+                break
+        src = p / "source"
+        if not blocked and src.exists() and (src.stat().st_mode & 0o005) == 0o005:
+            w.append(f"{src} is readable by other users, so student code could read hidden tests: "
+                     f"chmod o-rwx {p}")
+    return w
+
+
+def write_gradebook(root: Path, assignment: str, results: dict):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from .course import load_config
+    cfg = load_config(root)
+    from nbgrader.coursedir import CourseDirectory
+    cd = CourseDirectory(config=cfg)
+    with Gradebook(cfg.CourseDirectory.db_url, cfg.CourseDirectory.course_id) as gb:
+        for student, res in results.items():
+            gb.update_or_create_student(student)
+            src = cd.format_path(cd.submitted_directory, student, assignment)
+            ts = cd.get_existing_timestamp(src) if os.path.isdir(src) else None
+            if ts:
+                gb.update_or_create_submission(assignment, student, timestamp=ts)
+            else:
+                gb.update_or_create_submission(assignment, student)
+            for t in res["tests"]:
+                try:
+                    g = gb.find_grade(t["grade_id"], assignment, assignment, student)
+                except MissingEntry:
+                    continue
+                g.auto_score = t["score"]
+                g.needs_manual_grade = res["status"] != "graded"
+            try:
+                nb = gb.find_submission_notebook(assignment, assignment, student)
+                nb.flagged = res["status"] != "graded"
+            except MissingEntry:
+                pass
+            gb.db.commit()
+
+
+def ensure_assignment_in_gradebook(root: Path, assignment: str):
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from .course import load_config, nbgrader_api
+    cfg = load_config(root)
+    with Gradebook(cfg.CourseDirectory.db_url, cfg.CourseDirectory.course_id) as gb:
+        try:
+            gb.find_notebook(assignment, assignment)
+            return
+        except MissingEntry:
+            pass
+    r = nbgrader_api(root).generate_assignment(assignment, force=True, create=True)
+    if not r.get("success"):
+        raise SystemExit(f"nbgrader generate_assignment {assignment} failed: {r.get('error')}")
+
+
+def write_autograded(root: Path, assignment: str, student: str, res: dict, source_nb, sub_path):
+    """autograded/<student>/<a>/: the submission (instructor cells restored) with each test cell's
+    result as its output, plus the full result JSON. Instructor-only, like nbgrader's."""
+    d = Path(root) / "autograded" / student / assignment
+    d.mkdir(parents=True, exist_ok=True)
+    (d / RESULT_FILE).write_text(json.dumps(res, indent=1, sort_keys=True))
+    nb = None
+    if sub_path and Path(sub_path).exists():
+        nb, _ = nbmod.read_notebook_safely(sub_path)
+    if nb is None:
+        nb = nbformat.from_dict(json.loads(json.dumps(source_nb)))
+    by_id = {nbmod.nbmeta(c).get("grade_id"): c for c in source_nb.cells if nbmod.nbmeta(c).get("grade_id")}
+    tests = {t["grade_id"]: t for t in res["tests"]}
+    seen = set()
+    cells = []
+    for c in nb.cells:
+        gid = nbmod.nbmeta(c).get("grade_id")
+        if gid in by_id and not nbmod.is_answer(by_id[gid]):
+            if gid in seen:
+                continue
+            c = nbformat.from_dict(json.loads(json.dumps(by_id[gid])))
+        if gid:
+            seen.add(gid)
+        if c.get("cell_type") == "code":
+            c["outputs"] = []
+            c["execution_count"] = None
+            if gid in tests:
+                t = tests[gid]
+                text = f"{'PASSED' if t['passed'] else 'FAILED'} {t['score']:g}/{t['points']:g}\n"
+                if t["message"]:
+                    text += t["message"] + "\n"
+                c["outputs"] = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        cells.append(c)
+    nb.cells = cells
+    nbformat.write(nb, d / f"{assignment}.ipynb")
+    ts = Path(root) / "submitted" / student / assignment / "timestamp.txt"
+    if ts.exists():
+        (d / "timestamp.txt").write_text(ts.read_text())
+
+
+def grade_assignment(root, assignment: str, students=None, limits: Limits | None = None, jobs: int = 0,
+                     feedback: bool = True, progress: bool = True, gradebook: bool = True,
+                     shard: str | None = None) -> dict:
+    root = Path(course_root(root))
+    subs = find_submissions(root, assignment, students)
+    if shard:
+        k, n = (int(x) for x in shard.split("/"))
+        subs = {s: p for i, (s, p) in enumerate(sorted(subs.items())) if i % n == k - 1}
+    g = AssignmentGrader(root, assignment, limits, jobs)
+    results = g.grade_many(subs, progress=progress)
+    if gradebook:
+        store_results(root, assignment, results, g.source_nb, subs, feedback)
+    return results
+
+
+def store_results(root, assignment, results, source_nb=None, subs=None, feedback=True):
+    root = Path(root)
+    if source_nb is None:
+        source_nb = nbformat.read(source_notebook(root, assignment), as_version=4)
+    subs = subs or find_submissions(root, assignment)
+    ensure_assignment_in_gradebook(root, assignment)
+    write_gradebook(root, assignment, results)
+    for student, res in results.items():
+        write_autograded(root, assignment, student, res, source_nb, subs.get(student))
+        if feedback:
+            from .feedback import write_feedback
+            write_feedback(root, assignment, student, res)
+
+
+def grade_command(args) -> int:
+    root = Path(course_root(args.course))
+    limits = Limits(cell_timeout=args.timeout, total_timeout=args.total_timeout, memory_mb=args.memory_mb)
+    for w in security_warnings(root):
+        print("warning:", w, file=sys.stderr)
+    t0 = time.monotonic()
+    to_gradebook = not args.results
+    results = grade_assignment(root, args.assignment, args.student, limits, args.jobs,
+                               feedback=not args.no_feedback, progress=not args.quiet,
+                               gradebook=to_gradebook, shard=args.shard)
+    if args.results:
+        Path(args.results).write_text(json.dumps(results, indent=1, sort_keys=True))
+    dt = time.monotonic() - t0
+    att = {s: r for s, r in results.items() if r["status"] != "graded"}
+    if not args.quiet:
+        for s, r in sorted(results.items()):
+            flag = "" if r["status"] == "graded" else "  NEEDS ATTENTION: " + "; ".join(r["reasons"])
+            print(f"{s:20s} {r['score']:6g} / {r['max_score']:g}{flag}")
+        print(f"{len(results)} submissions in {dt:.1f} s; {len(att)} need attention", file=sys.stderr)
+    return 0
+
+
+def merge_command(args) -> int:
+    root = Path(course_root(args.course))
+    results = {}
+    for f in args.results:
+        results.update(json.loads(Path(f).read_text()))
+    store_results(root, args.assignment, results)
+    print(f"merged {len(results)} results into the gradebook")
+    return 0
+
+
+def load_results(root, assignment, students=None) -> dict:
+    out = {}
+    base = Path(root) / "autograded"
+    if not base.is_dir():
+        return out
+    for sdir in sorted(base.iterdir()):
+        f = sdir / assignment / RESULT_FILE
+        if f.exists() and (not students or sdir.name in students):
+            out[sdir.name] = json.loads(f.read_text())
+    return out
+
+
+def feedback_command(args) -> int:
+    from .feedback import write_feedback
+    root = Path(course_root(args.course))
+    res = load_results(root, args.assignment, args.student)
+    for s, r in res.items():
+        write_feedback(root, args.assignment, s, r)
+    print(f"wrote feedback for {len(res)} students")
+    return 0

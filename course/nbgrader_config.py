@@ -1,0 +1,36 @@
+"""nbgrader configuration for the ember course.
+
+The course directory is this folder (course/): assignments live in source/<assignment>/<assignment>.ipynb,
+nbgrader's usual release/, submitted/, autograded/ and feedback/ folders and gradebook.db sit beside it.
+`python -m autograder ...` reads this file too (see AUTHORING.md and autograder/README.md).
+"""
+import os
+
+c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
+
+_here = os.path.dirname(os.path.abspath(__file__))
+
+c.CourseDirectory.root = _here
+c.CourseDirectory.course_id = "ember"
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_here, "gradebook.db")
+# Authoring-only files beside a source notebook that must never reach students.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+    "wrong.py",
+]
+
+# What students see in place of a solution region.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+c.ClearSolutions.begin_solution_delimeter = "BEGIN SOLUTION"
+c.ClearSolutions.end_solution_delimeter = "END SOLUTION"
+c.ClearHiddenTests.begin_test_delimeter = "BEGIN HIDDEN TESTS"
+c.ClearHiddenTests.end_test_delimeter = "END HIDDEN TESTS"
+
+# Released notebooks carry no outputs.
+c.ClearOutput.remove_metadata_fields = ["collapsed", "scrolled", "execution", "ExecuteTime"]

@@ -1,0 +1,62 @@
+"""Shared helpers for the course and autograder tests: temporary nbgrader course directories."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parent.parent
+# overridable so the course tests can be exercised on another course (e.g. the fixture one)
+COURSE = Path(os.environ.get("EMBER_TEST_COURSE", REPO / "course"))
+NOTEBOOKS = Path(os.environ.get("EMBER_TEST_NOTEBOOKS", REPO / "notebooks"))
+FIXTURE_COURSE = Path(__file__).parent / "fixtures" / "course"
+
+
+def make_course(tmp: Path, source_root: Path, names=None, generate=True) -> Path:
+    """A private (0700) nbgrader course in tmp/course with the repo's nbgrader_config.py and the
+    given assignments; nbgrader generate_assignment run for them (gradebook + release/)."""
+    from autograder.course import assignments, nbgrader_api
+    tmp = Path(tmp)
+    os.chmod(tmp, 0o700)
+    root = tmp / "course"
+    (root / "source").mkdir(parents=True)
+    shutil.copy(REPO / "course" / "nbgrader_config.py", root / "nbgrader_config.py")
+    names = names if names is not None else assignments(source_root)
+    for a in names:
+        shutil.copytree(source_root / "source" / a, root / "source" / a,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    if generate:
+        api = nbgrader_api(root)
+        for a in names:
+            r = api.generate_assignment(a, force=True, create=True)
+            assert r["success"], r.get("error", "") + r.get("log", "")
+    return root
+
+
+def submit(root: Path, student: str, assignment: str, nb, timestamp="2026-01-01 12:00:00.000000 UTC"):
+    """Place a submission where `nbgrader collect` puts it: submitted/<student>/<assignment>/."""
+    d = Path(root) / "submitted" / student / assignment
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{assignment}.ipynb"
+    if isinstance(nb, (str, bytes)):
+        path.write_text(nb if isinstance(nb, str) else nb.decode("latin-1"))
+    else:
+        nbformat.write(nb, path)
+    (d / "timestamp.txt").write_text(timestamp)
+    return path
+
+
+def read_nb(path):
+    return nbformat.read(path, as_version=4)
+
+
+def replace_cells(nb, repl: dict):
+    from autograder.notebook import apply_replacements
+    return apply_replacements(nb, repl)
+
+
+def copy_nb(nb):
+    return nbformat.from_dict(json.loads(json.dumps(nb)))

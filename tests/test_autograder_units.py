@@ -1,0 +1,96 @@
+"""Fast unit tests: comparisons and their messages, test-cell rewriting, the authoring lint, the
+wire format's refusal of anything but plain data."""
+from __future__ import annotations
+
+import io
+import json
+import struct
+
+import numpy as np
+import pytest
+
+from autograder import check
+from autograder import notebook as nbmod
+from autograder.compare import compare, plain
+from autograder.sandbox import _frame, decode_value
+
+
+def test_close_diagnoses_transpose_sign_scale_shape_nan():
+    e = np.arange(6.0).reshape(2, 3) + 1
+    assert compare("close", e, e)[0]
+    assert "transposed" in compare("close", e.T, e)[1]
+    assert "opposite sign" in compare("close", -e, e)[1]
+    assert "constant factor" in compare("close", 2 * e, e)[1]
+    assert "wrong shape" in compare("close", e[:, :1], e)[1]
+    assert "NaN" in compare("close", np.full_like(e, np.nan), e)[1]
+    assert not compare("close", e.ravel()[:1], e)[0]  # no broadcasting
+    assert "expected" not in compare("close", e * 0, e, show_values=False)[1].split("differ")[-1]
+
+
+def test_equal_is_strict_about_types():
+    assert compare("equal", (3, 4), (3, 4))[0]
+    assert not compare("equal", True, 1)[0]
+    assert not compare("equal", "1", 1)[0]
+    assert not compare("equal", [1, 2], [1, 2, 3])[0]
+
+
+def test_local_check_raises_helpful_assertion():
+    with pytest.raises(AssertionError, match="transposed.*\n.*|transposed"):
+        check.close(np.ones((2, 3)), np.ones((3, 2)), hint="x @ W")
+    check.close(np.ones(3), np.ones(3))
+
+
+def test_plain_rejects_liars():
+    class Liar:
+        def __eq__(self, o):
+            return True
+    with pytest.raises(TypeError):
+        plain(Liar())
+    with pytest.raises(TypeError):
+        plain(np.array([Liar()], dtype=object))
+
+
+def test_student_version_strips_expected():
+    src = ("from autograder import check\nx = 1\n### BEGIN EXPECTED\nsecret = 42\n### END EXPECTED\n"
+           "check.close(f(x), secret * 2, hint='h')\ncheck.equal(g(x), expected=(1, 2))\n")
+    out = nbmod.student_version(src)
+    assert "secret" not in out and "42" not in out and "(1, 2)" not in out
+    assert "check.close(f(x), None" in out
+    assert nbmod.lint_test_cell(src) == []
+    assert any("computed in the cell" in p for p in nbmod.lint_test_cell(
+        "from autograder import check\nwant = 3\ncheck.close(f(1), want)\n"))
+    assert nbmod.lint_test_cell("assert f(1) == 3\n")
+
+
+def test_wire_refuses_pickles_and_objects():
+    buf = io.BytesIO()
+    np.save(buf, np.array([1, None], dtype=object), allow_pickle=True)
+    with pytest.raises(ValueError):
+        decode_value({"__nd__": 0}, [buf.getvalue()])
+    buf = io.BytesIO()
+    np.save(buf, np.arange(3.0))
+    assert decode_value({"__nd__": 0}, [buf.getvalue()]).tolist() == [0, 1, 2]
+    with pytest.raises(ValueError):
+        decode_value({"__class__": "os.system"}, [])
+    big = struct.pack("<Q", 1 << 40)
+    with pytest.raises(ValueError):
+        _frame(bytearray(big), 1 << 20)
+
+
+def test_parse_wrong():
+    text = "# %% a\ndef f():\n    return 1\n# %% b\nx = 2\n"
+    assert nbmod.parse_wrong(text) == {"a": "def f():\n    return 1\n", "b": "x = 2\n"}
+
+
+@pytest.mark.slow
+def test_release_is_deterministic(tmp_path):
+    from autograder.release import release
+    from course_helpers import FIXTURE_COURSE
+    a = release(FIXTURE_COURSE, None, tmp_path / "a", quiet=True)
+    b = release(FIXTURE_COURSE, None, tmp_path / "b", quiet=True)
+    assert [p.name for p in a] == ["00_demo.ipynb", "scale.txt"]
+    for x, y in zip(a, b):
+        assert x.read_bytes() == y.read_bytes()
+    text = (tmp_path / "a" / "00_demo.ipynb").read_text()
+    assert "BEGIN HIDDEN" not in text and "1000.0" not in text and "YOUR CODE HERE" in text
+    assert '"outputs": []' in text and not (tmp_path / "a" / "wrong.py").exists()
