@@ -95,16 +95,20 @@ def from_autograd(root, *, names=None, model=None, show_constants: bool = False,
                   title: str | None = None, grads: dict | None = None) -> GraphDescription:
     """The autograd graph that produced `root` (a tensor, a list of tensors or a Node).
 
-    `names`: {name: tensor} used to label leaves and intermediate results (e.g. `locals()`).
+    `names`: {name: tensor} used to label leaves and intermediate results (e.g. `locals()`); a
+    module among its values is used as `model` when none is given.
     `model`: an nn.Module; its parameters are labelled with their names, and the ops between a
     module's own parameters form a collapsible group named after the module.
     `grads`: a dict node -> gradient Tensor that a recorder fills during backward (the widgets
     pass theirs so op nodes can show the gradient flowing through them).
     `show_constants`: draw inputs that don't require grad (absent from the autograd graph).
     """
-    from ember.autograd.engine import backward_order
+    from ember.autograd.graph import backward_order
 
     roots = list(root) if isinstance(root, (list, tuple)) else [root]
+    if model is None and names:          # names=locals() often holds the model: use it
+        model = next((m for m in dict(names).values()
+                      if hasattr(m, "named_parameters") and hasattr(m, "named_modules")), None)
     by_name = _names_by_identity(names)
     pname, pgroup = _model_params(model)
     grads = {} if grads is None else grads

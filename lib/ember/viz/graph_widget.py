@@ -20,7 +20,8 @@ from .render import legend_html, node_dom_id, render_svg
 from .summary import summary_html, summary_text
 
 AUTO_COLLAPSE = 40          # with collapse="auto", groups start collapsed above this many nodes
-TOOLTIP_STATS_MAX = 150     # tooltips carry statistics while the view has at most this many nodes
+TOOLTIP_STATS_MAX = 150
+FIT_WIDTH = 1800            # drawings up to this wide shrink to the page; wider ones scroll     # tooltips carry statistics while the view has at most this many nodes
 
 
 def _call(getter):
@@ -121,7 +122,7 @@ class GraphWidget(widgets.VBox):
     def svg(self) -> str:
         """The SVG of what is drawn now."""
         return render_svg(self.graph.view, self.graph.layout, selected=self._selected,
-                          tooltips=self._tooltips())
+                          tooltips=self._tooltips(), max_width=FIT_WIDTH)
 
     def select(self, node_id):
         """Show `node_id` (an id of `description`, or a group's `("group", name)`) in the panel."""
@@ -153,7 +154,7 @@ class GraphWidget(widgets.VBox):
         self._update()
 
     def save(self, path):
-        """Write the SVG (path ending .svg) or, via matplotlib-free conversion, nothing else."""
+        """Write the SVG drawn now to `path`."""
         with open(path, "w", encoding="utf-8") as f:
             f.write(self.svg)
 
@@ -239,7 +240,9 @@ class GraphWidget(widgets.VBox):
             panels.append("<div style='color:#777'>value: not kept by autograd (pass the tensor "
                           "in names={...} to see it)</div>")
         panels.append(summary_html(g, "gradient") if g is not None else
-                      "<div style='color:#777'>gradient: none yet (run backward())</div>")
+                      "<div style='color:#777'>gradient: none yet (call backward() on the "
+                      "output: the widget records the gradients it passes through each node)"
+                      "</div>")
         rows.append("<div>" + "".join(panels) + "</div>")
         return "<div style='font-size:12px'>" + "".join(rows) + "</div>"
 

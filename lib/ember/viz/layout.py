@@ -1,8 +1,8 @@
 """Layered left-to-right layout of a GraphDescription (a small Sugiyama-style layout).
 
-1. Layers: a node sits one layer right of its rightmost input (longest path); sources (inputs,
-   parameters, constants) are then pulled right to sit just before their first reader, so a weight
-   appears next to the op that uses it rather than far away at the left edge.
+1. Layers: a node sits one layer right of its rightmost input (longest path); then, from the
+   outputs back, every node is pulled right to sit just before its first reader, so a weight (and
+   its transpose) appears next to the op that uses it rather than far away at the left edge.
 2. Long edges are split by invisible dummy nodes, one per layer crossed, so they route around boxes.
 3. Order within a layer: barycenter sweeps (left to right and back) keeping the ordering with the
    fewest edge crossings seen.
@@ -91,8 +91,8 @@ def layout(desc, *, layer_gap: float = 56, node_gap: float = 14, margin: float =
     layer = {}
     for i in topo:
         layer[i] = 1 + max((layer[p] for p in preds[i]), default=-1)
-    for i in reversed(topo):                       # sources slide right, next to their first reader
-        if not preds[i] and succs[i]:
+    for i in reversed(topo):          # then every node slides right, next to its first reader:
+        if succs[i]:                  # a weight and its transpose sit just before their matmul
             layer[i] = min(layer[s] for s in succs[i]) - 1
     n_layers = 1 + max(layer.values(), default=0)
 
@@ -145,12 +145,17 @@ def layout(desc, *, layer_gap: float = 56, node_gap: float = 14, margin: float =
     edges = []
     for i in order:
         n_in = len(nodes[i].inputs)
+        b = boxes[i]
+        routes = []
         for k, p in enumerate(nodes[i].inputs):
-            a, b = boxes[p], boxes[i]
+            a = boxes[p]
             pts = [(a.x + a.w, a.cy)]
             pts += [(dboxes[("~", p, i, lay)].cx, dboxes[("~", p, i, lay)].cy)
                     for lay in range(a.layer + 1, b.layer)]
-            pts.append((b.x, b.y + b.h * (k + 1) / (n_in + 1)))
+            routes.append((pts[-1][1], k, p, pts))
+        # entry points spread down the box's left side in the order the edges arrive (top first)
+        for slot, (_, k, p, pts) in enumerate(sorted(routes, key=lambda r: (r[0], r[1]))):
+            pts.append((b.x, b.y + b.h * (slot + 1) / (n_in + 1)))
             edges.append(Edge(p, i, k, pts))
     return Layout(boxes, edges, layers, width, height, crossings, dboxes)
 
@@ -209,6 +214,9 @@ def _crossings(layers, vsuccs) -> int:
 
 
 def _coordinates(layers, sizes, vpreds, vsuccs, gap) -> dict:
+    """Heights: each node lines up with its *first* input (argument 0 is the main data path in
+    a network: `x @ W`, `h + b`), side inputs (weights, biases) stack around that path. Packing
+    gives the path priority, so it stays straight instead of drifting."""
     y = {}
     for lay in layers:                             # start: stacked, each column centred on 0
         total = sum(sizes[i][1] for i in lay) + gap * (len(lay) - 1)
@@ -216,32 +224,52 @@ def _coordinates(layers, sizes, vpreds, vsuccs, gap) -> dict:
         for i in lay:
             y[i] = t
             t += sizes[i][1] + gap
-    for it in range(6):
+    firsts = {u: [s for s in vsuccs[u] if vpreds[s] and vpreds[s][0] == u] for u in vsuccs}
+
+    def centre(u):
+        return y[u] + sizes[u][1] / 2
+
+    for it in range(8):
         down = it % 2 == 0
         rng = range(len(layers)) if down else range(len(layers) - 1, -1, -1)
         for li in rng:
             lay = layers[li]
             if not lay:
                 continue
-            want = []
+            want, prio = [], []
             for i in lay:
-                nb = (vpreds if down else vsuccs)[i] or (vsuccs if down else vpreds)[i]
+                if down:
+                    nb = vpreds[i][:1] or firsts[i] or vsuccs[i]
+                else:
+                    nb = firsts[i] or vsuccs[i] or vpreds[i][:1]
                 if nb:
-                    c = sum(y[u] + sizes[u][1] / 2 for u in nb) / len(nb)
-                    want.append(c - sizes[i][1] / 2)
+                    want.append(sum(centre(u) for u in nb) / len(nb) - sizes[i][1] / 2)
                 else:
                     want.append(y[i])
-            y.update(zip(lay, _pack(want, [sizes[i][1] for i in lay], gap)))
+                prio.append(2 * bool(firsts[i]) + bool(vpreds[i]))
+            y.update(zip(lay, _pack(want, [sizes[i][1] for i in lay], gap, prio)))
     return y
 
 
-def _pack(want, heights, gap) -> list:
-    """Positions closest to `want` keeping order and gaps: the mean of pushing down and up."""
+def _pack(want, heights, gap, prio=None) -> list:
+    """Positions closest to `want` keeping order and gaps, placing high-priority nodes first
+    (each as close to its wish as the nodes already placed allow, leaving room in between)."""
     n = len(want)
-    down = list(want)
-    for k in range(1, n):
-        down[k] = max(down[k], down[k - 1] + heights[k - 1] + gap)
-    up = list(want)
-    for k in range(n - 2, -1, -1):
-        up[k] = min(up[k], up[k + 1] - heights[k] - gap)
-    return [(a + b) / 2 for a, b in zip(down, up)]
+    prio = prio or [0] * n
+    pos: list = [None] * n
+    # room[k] = top of k - top of j needed for j < k: heights[j..k-1] + gaps
+    cum = [0.0]
+    for h in heights:
+        cum.append(cum[-1] + h + gap)
+    for k in sorted(range(n), key=lambda k: (-prio[k], k)):
+        lo, hi = float("-inf"), float("inf")
+        for j in range(k - 1, -1, -1):
+            if pos[j] is not None:
+                lo = pos[j] + cum[k] - cum[j]
+                break
+        for j in range(k + 1, n):
+            if pos[j] is not None:
+                hi = pos[j] - (cum[j] - cum[k])
+                break
+        pos[k] = min(max(want[k], lo), hi)
+    return pos

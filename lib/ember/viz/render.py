@@ -48,14 +48,17 @@ def _path(points) -> str:
 
 def render_svg(desc, lay, *, current=None, done=(), hot_edges=(), selected=None,
                tooltips=None, title: str | None = None, max_width: float | None = None) -> str:
-    """`tooltips`: optional dict id -> extra text for the node's <title>."""
+    """`tooltips`: optional dict id -> extra text for the node's <title>. `max_width`: drawings
+    at most this wide shrink to fit their container; wider ones keep their size (scroll)."""
     done = set(done)
     hot = set(hot_edges)
     tooltips = tooltips or {}
     title = desc.title if title is None else title
     top = 22 if title else 0
     w, h = lay.width, lay.height + top
-    style = f' style="max-width:{max_width}px;height:auto"' if max_width else ""
+    # scale down to the page when only somewhat too wide; big graphs keep their size and scroll
+    fit = max_width is not None and w <= max_width
+    style = ' style="max-width:100%;height:auto"' if fit else ""
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="ember-graph" width="{w:.0f}" '
            f'height="{h:.0f}" viewBox="0 0 {w:.0f} {h:.0f}" font-family="DejaVu Sans Mono, '
            f'Menlo, Consolas, monospace" font-size="12" data-nodes="{len(lay.boxes)}" '
@@ -72,13 +75,14 @@ def render_svg(desc, lay, *, current=None, done=(), hot_edges=(), selected=None,
     out.append(f'<g transform="translate(0,{top})">')
     for e in lay.edges:
         is_hot = (e.src, e.dst) in hot or (e.src, e.dst, e.arg) in hot
-        color, width, marker = ((CURRENT, 2.5, "ember-arrow-hot") if is_hot
-                                else ("#9e9e9e", 1.2, "ember-arrow"))
+        # a hot edge carries a gradient backward: its arrowhead sits at the input's end
+        color, width, marker = ((CURRENT, 2.5, 'marker-start="url(#ember-arrow-hot)"') if is_hot
+                                else ("#9e9e9e", 1.2, 'marker-end="url(#ember-arrow)"'))
         cls = "ember-edge ember-hot" if is_hot else "ember-edge"
         out.append(f'<path class="{cls}" data-src="{_esc(node_dom_id(e.src))}" '
                    f'data-dst="{_esc(node_dom_id(e.dst))}" data-arg="{e.arg}" '
                    f'd="{_path(e.points)}" fill="none" stroke="{color}" stroke-width="{width}" '
-                   f'marker-end="url(#{marker})"/>')
+                   f'{marker}/>')
     for nid, b in lay.boxes.items():
         n = desc[nid]
         fill, stroke, dash = STYLE[n.kind]

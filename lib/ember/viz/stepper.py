@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 
 from .adapters import from_autograd
-from .graph_widget import GraphView, _autograd_nodes
+from .graph_widget import FIT_WIDTH, GraphView, _autograd_nodes
 from .layout import _shape_text
 from .recorder import GradRecorder
 from .render import render_svg
@@ -71,9 +71,9 @@ class BackpropStepper(widgets.VBox):
                              "requires grad?")
         self.graph = GraphView(self.description, collapse)
         n = len(self.steps)
-        self._play = widgets.Play(min=0, max=n - 1, value=0, interval=interval,
+        self._play = widgets.Play(min=1, max=n, value=1, interval=interval,
                                   description="play")
-        self._slider = widgets.IntSlider(min=0, max=n - 1, value=0, description="step",
+        self._slider = widgets.IntSlider(min=1, max=n, value=1, description="step",
                                          continuous_update=True,
                                          layout=widgets.Layout(width="420px"))
         self._slider.add_class("ember-step-slider")
@@ -96,6 +96,7 @@ class BackpropStepper(widgets.VBox):
     # ---- public -------------------------------------------------------------------------------
     @property
     def step(self) -> int:
+        """The step shown, counted from 1 as on the slider (`steps[step - 1]`)."""
         return self._slider.value
 
     @step.setter
@@ -103,12 +104,18 @@ class BackpropStepper(widgets.VBox):
         self._go(k)
 
     @property
+    def index(self) -> int:
+        """The step shown, counted from 0 (an index into `steps`)."""
+        return self._slider.value - 1
+
+    @property
     def order(self) -> list:
         """The autograd nodes in the order the stepper walks them (= the engine's order)."""
         return [s.node for s in self.steps]
 
-    def svg(self, k: int | None = None) -> str:
-        k = self.step if k is None else k
+    def svg(self, step: int | None = None) -> str:
+        """The drawing at `step` (counted from 1; default: the step shown)."""
+        k = self.index if step is None else step - 1
         s = self.steps[k]
         vis = self.graph.visible_id
         cur = vis(s.node_id)
@@ -118,11 +125,11 @@ class BackpropStepper(widgets.VBox):
             hot = set()
         title = f"backward step {k + 1}/{len(self.steps)}: {s.node.name()}"
         return render_svg(self.graph.view, self.graph.layout, current=cur, done=done,
-                          hot_edges=hot, title=title)
+                          hot_edges=hot, title=title, max_width=FIT_WIDTH)
 
-    def save(self, path, k: int | None = None):
+    def save(self, path, step: int | None = None):
         with open(path, "w", encoding="utf-8") as f:
-            f.write(self.svg(k))
+            f.write(self.svg(step))
 
     # ---- static fallbacks ----------------------------------------------------------------------
     def _repr_svg_(self):
@@ -139,11 +146,11 @@ class BackpropStepper(widgets.VBox):
 
     def __repr__(self):
         return (f"<ember.viz backprop stepper: {len(self.steps)} steps over "
-                f"{len(self.description)} nodes; at step {self.step + 1}>")
+                f"{len(self.description)} nodes; at step {self.step}>")
 
     # ---- internals -----------------------------------------------------------------------------
     def _go(self, k):
-        self._slider.value = max(0, min(len(self.steps) - 1, int(k)))
+        self._slider.value = max(1, min(len(self.steps), int(k)))
 
     def _update(self):
         self._svg.value = self.svg()
@@ -153,10 +160,10 @@ class BackpropStepper(widgets.VBox):
         return self.description[node_id].label if node_id is not None else "(no grad needed)"
 
     def _info_html(self):
-        s = self.steps[self.step]
+        s = self.steps[self.index]
         node = self.description[s.node_id]
-        first = self.step == 0
-        out = [f"<div style='font-size:12px'><b>step {self.step + 1} of {len(self.steps)}: "
+        first = self.index == 0
+        out = [f"<div style='font-size:12px'><b>step {self.step} of {len(self.steps)}: "
                f"{html.escape(node.label)}</b>"]
         if node.shape is not None:
             out.append(f" (output shape {_shape_text(node.shape)})")

@@ -93,7 +93,7 @@ def _color(t) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def heatmap_svg(x, cell: int = 8, cells: int = MAX_CELLS, title: str = "") -> str:
+def heatmap_svg(x, cell: int | None = None, cells: int = MAX_CELLS, title: str = "") -> str:
     """A small SVG heat map (0 is white, positive red, negative blue; scaled by max |x|)."""
     a = to_numpy(x)
     if a is None or a.size == 0 or a.dtype.kind not in "fiub":
@@ -101,6 +101,8 @@ def heatmap_svg(x, cell: int = 8, cells: int = MAX_CELLS, title: str = "") -> st
     m = _block_mean(np.nan_to_num(_as_matrix(a.astype(np.float64))), cells)
     scale = float(np.abs(m).max()) or 1.0
     h, w = m.shape
+    if cell is None:                 # about 160 px across, cells between 6 and 22 px
+        cell = int(max(6, min(22, 160 // max(h, w))))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="ember-heatmap" width="{w * cell}" '
              f'height="{h * cell}" viewBox="0 0 {w * cell} {h * cell}">']
     if title:
@@ -115,22 +117,21 @@ def heatmap_svg(x, cell: int = 8, cells: int = MAX_CELLS, title: str = "") -> st
 
 
 def summary_html(x, name: str = "value") -> str:
-    """A table of statistics plus a heat map, for an info panel."""
+    """A compact block: name, statistics on two short lines, and a heat map beside them."""
     s = summarize(x)
+    box = ("display:inline-flex;gap:8px;align-items:flex-start;vertical-align:top;"
+           "margin:2px 14px 6px 0;font-size:11px;line-height:1.35")
     if s is None:
-        return f"<div class='ember-summary'><b>{html.escape(name)}</b>: not available</div>"
-    rows = [f"<tr><td>shape</td><td>{s['shape']}</td></tr>",
-            f"<tr><td>dtype</td><td>{html.escape(s['dtype'])}</td></tr>"]
-    for k in ("min", "max", "mean", "std", "norm"):
-        if k in s:
-            rows.append(f"<tr><td>{k}</td><td>{fmt(s[k])}</td></tr>")
-    if s.get("nonfinite"):
-        rows.append(f"<tr><td>non-finite</td><td style='color:#c62828'>{s['nonfinite']}</td></tr>")
+        return f"<div class='ember-summary' style='{box}'><b>{html.escape(name)}</b>: –</div>"
     a = to_numpy(x)
-    scalar = ""
-    if a.size == 1:
-        scalar = f" = {fmt(float(a.reshape(-1)[0]))}" if a.dtype.kind in "fiub" else ""
+    head = f"<b>{html.escape(name)}</b>"
+    if a.size == 1 and a.dtype.kind in "fiub":
+        head += f" = {html.escape(fmt(float(a.reshape(-1)[0])))}"
+    lines = [head, f"shape {s['shape']} · {html.escape(s['dtype'])}"]
+    if "min" in s and a.size > 1:
+        lines.append(f"min {fmt(s['min'])} · max {fmt(s['max'])}")
+        lines.append(f"mean {fmt(s['mean'])} · std {fmt(s['std'])} · norm {fmt(s['norm'])}")
+    if s.get("nonfinite"):
+        lines.append(f"<span style='color:#c62828'>{s['nonfinite']} non-finite</span>")
     hm = heatmap_svg(x, title=name) if a.size > 1 else ""
-    return (f"<div class='ember-summary' style='display:inline-block;vertical-align:top;"
-            f"margin:0 12px 6px 0'><b>{html.escape(name)}</b>{html.escape(scalar)}"
-            f"<table style='font-size:11px'>{''.join(rows)}</table>{hm}</div>")
+    return (f"<div class='ember-summary' style='{box}'><div>{'<br>'.join(lines)}</div>{hm}</div>")
