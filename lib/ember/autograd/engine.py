@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from operator import attrgetter
 
+from numpy import asarray as _np_asarray, generic as _np_generic
+
 from ..errors import AutogradError, DTypeError, ShapeError
 from ..tensor import Tensor
 from .grad_mode import no_grad
@@ -71,6 +73,8 @@ def _run(roots, grads, retain_graph: bool, capture: dict | None = None):
         g = pending.pop(node, None)
         if g is None:
             continue
+        if isinstance(g, _np_generic):  # numpy arithmetic on 0-d arrays returns scalars
+            g = _np_asarray(g)
         if capture is not None and node in capture:
             captured[node] = g
             if node.__class__ is AccumulateGrad:
@@ -129,7 +133,8 @@ def _accumulate(node: AccumulateGrad, g, given: set):
 def _add_grad(old: Tensor | None, g, owner: Tensor) -> Tensor:
     if old is None:
         return Tensor._make(g.copy(), owner._device)
-    old._data = old._data + g
+    new = old._data + g
+    old._data = _np_asarray(new) if isinstance(new, _np_generic) else new
     return old
 
 
