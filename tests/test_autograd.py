@@ -266,3 +266,26 @@ def test_overwriting_in_place_blocks_gradient_and_copy_passes_it():
     np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0])  # unchanged: z's old values are gone
     assert ember.autograd.gradcheck(lambda s: (ember.zeros(3, 2, dtype=ember.float64) * 1).copy_(s) ** 2,
                                     (rand64(2, seed=1),))
+
+
+def test_zero_dim_gradients_are_tensors_that_print():
+    b = ember.tensor(2.0, requires_grad=True)
+    (b ** 3).backward()
+    assert b.grad.item() == pytest.approx(12.0) and "12." in repr(b.grad)
+    g, = ember.autograd.grad(b ** 3, b)
+    assert g.shape == () and g.item() == pytest.approx(12.0)
+
+
+def test_gradcheck_leaves_existing_grads_alone():
+    x = rand64(3, seed=2)
+    (x * 2).sum().backward()
+    ember.autograd.gradcheck(ember.tanh, (x,))
+    np.testing.assert_allclose(x.grad.numpy(), 2.0)
+
+
+def test_reading_grad_of_non_leaf_warns():
+    x = ember.ones(2, requires_grad=True)
+    y = x * 2
+    y.sum().backward()
+    with pytest.warns(UserWarning, match="retain_grad"):
+        assert y.grad is None

@@ -122,6 +122,11 @@ class Tensor:
 
     @property
     def grad(self) -> "Tensor | None":
+        if self._grad is None and self._grad_fn is not None and not self._retains_grad:
+            import warnings
+            warnings.warn("The .grad of a non-leaf tensor is not kept by backward(); call "
+                          ".retain_grad() on it before backward() if you need it", UserWarning,
+                          stacklevel=2)
         return self._grad
 
     @grad.setter
