@@ -61,7 +61,7 @@ def _encode(value, blobs, depth=0):
         return {"__complex__": [repr(value.real), repr(value.imag)]}
     if isinstance(value, np.ndarray):
         buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(value), allow_pickle=False)
+        np.save(buf, np.array(value, order="C"), allow_pickle=False)  # keeps 0-d arrays 0-d
         blobs.append(buf.getvalue())
         return {"__nd__": len(blobs) - 1}
     if isinstance(value, tuple):

@@ -28,6 +28,10 @@ from .ops.shape import (cat, chunk, expand, flatten, permute, reshape, split, sq
                         transpose, unsqueeze)
 from . import cuda
 from .legacy import DoubleTensor, FloatTensor, LongTensor
+from . import nn
+from . import datasets, optim, utils
+from .serialization import load, save
+from . import config, keras, models
 
 clip = clamp
 concat = cat
@@ -54,3 +58,11 @@ def get_default_dtype():
 
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """`ember.jit`, `ember.static`, `ember.viz` load on first use, keeping `import ember` light."""
+    if name in ("jit", "static", "viz"):
+        import importlib
+        return importlib.import_module(f"ember.{name}")
+    raise AttributeError(f"module 'ember' has no attribute {name!r}")
