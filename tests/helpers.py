@@ -18,3 +18,12 @@ def rand64(*shape, low: float | None = None, seed: int | None = None, requires_g
 def assert_grad_matches(fn, *inputs, atol: float = 1e-5, rtol: float = 1e-4):
     """Autograd gradients of sum(fn(*inputs) * w) equal central differences, for random w."""
     assert ember.autograd.gradcheck(fn, inputs, atol=atol, rtol=rtol)
+
+
+def assert_module_grads(module, *inputs, atol: float = 1e-5, rtol: float = 1e-4):
+    """Gradients of a float64 module's output w.r.t. its inputs that require grad and all its
+    parameters match central differences."""
+    n = len(inputs)
+    params = tuple(module.parameters())
+    assert ember.autograd.gradcheck(lambda *a: module(*a[:n]), inputs + params, atol=atol,
+                                    rtol=rtol)

@@ -162,9 +162,9 @@ def to_numpy(array) -> np.ndarray:
 
 
 def index_add(xp, target, index, values) -> None:
-    """target[index] += values, adding repeated indices up (numpy's add.at, CuPy's scatter_add)."""
-    if xp is np:
-        np.add.at(target, index, values)
+    """target[index] += values, adding repeated indices up (add.at; CuPy < 13: scatter_add)."""
+    if xp is np or hasattr(xp.add, "at"):
+        xp.add.at(target, index, values)
     else:
         import cupyx
         cupyx.scatter_add(target, index, values)

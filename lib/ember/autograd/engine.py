@@ -120,7 +120,7 @@ def _accumulate(node: AccumulateGrad, g, given: set):
     if leaf._grad is None:
         # the engine may pass one array to several consumers: a leaf gets its own copy unless
         # the array is fresh, writable and not yet any other leaf's gradient
-        if g.base is not None or not g.flags.writeable or id(g) in given:
+        if g.base is not None or not getattr(g.flags, "writeable", True) or id(g) in given:
             g = g.copy()
         given.add(id(g))
         leaf._grad = Tensor._make(g, leaf._device)

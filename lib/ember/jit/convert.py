@@ -1,0 +1,94 @@
+"""Eager op -> static nodes: how each of ember's eager ops (by class name) is written in the
+graph IR. An op missing here can't be traced, and says so."""
+from __future__ import annotations
+
+from ..static.ops import emit
+from ..static.ops.reduce import normalize_axes
+
+
+def _bin(opname):
+    return lambda ins, a, out: emit(opname, ins, {})
+
+
+def _un(opname):
+    return lambda ins, a, out: emit(opname, ins[:1], {})
+
+
+def _reduce(opname):
+    def f(ins, a, out):
+        x = ins[0]
+        axes = normalize_axes(a.get("axes"), x.ndim, opname)
+        return emit(opname, (x,), {"axis": axes, "keepdims": bool(a.get("keepdim", False))})
+    return f
+
+
+def _extremum(ins, a, out):
+    if a.get("kind", "max") != "max":
+        neg = emit("neg", ins[:1], {})
+        return emit("neg", (_reduce("reduce_max")((neg,), a, out),), {})
+    return _reduce("reduce_max")(ins, a, out)
+
+
+def _clamp(ins, a, out):
+    x = ins[0]
+    if a.get("min") is not None:
+        x = emit("maximum", (x, a["min"]), {})
+    if a.get("max") is not None:
+        x = emit("minimum", (x, a["max"]), {})
+    return x
+
+
+def _linear(ins, a, out):
+    """nn.Linear's Addmm: x @ W.T + b."""
+    x, w = ins[0], ins[1]
+    if x.ndim != 2:
+        raise NotImplementedError("jit.trace: nn.Linear on inputs of rank != 2")
+    y = emit("matmul", (x, w), {"transpose_b": True})
+    return emit("add", (y, ins[2]), {}) if len(ins) > 2 and ins[2] is not None else y
+
+
+def _where(ins, a, out):
+    from ..static.ops import constant
+    return emit("where", (constant(a["cond"]), ins[0], ins[1]), {})
+
+
+def _cast(ins, a, out):
+    return emit("cast", ins[:1], {"dtype": out._data.dtype})
+
+
+def _conv(ins, a, out):
+    attrs = {k: tuple(a.get(k, d)) for k, d in (("stride", (1, 1)), ("padding", (0, 0)),
+                                                ("dilation", (1, 1)))}
+    return emit("conv2d", [i for i in ins if i is not None], attrs)
+
+
+def _attrs(opname, keys):
+    return lambda ins, a, out: emit(opname, [i for i in ins if i is not None],
+                                    {k: a[k] for k in keys if k in a})
+
+
+RULES = {
+    "Add": _bin("add"), "Sub": _bin("sub"), "Mul": _bin("mul"), "Div": _bin("div"),
+    "Pow": _bin("pow"), "Maximum": _bin("maximum"), "Minimum": _bin("minimum"),
+    "Neg": _un("neg"), "Exp": _un("exp"), "Log": _un("log"), "Sqrt": _un("sqrt"),
+    "Abs": _un("abs"), "Tanh": _un("tanh"), "Sigmoid": _un("sigmoid"), "Relu": _un("relu"),
+    "Clone": _un("identity"), "Clamp": _clamp,
+    "MatMul": lambda ins, a, out: emit("matmul", ins, {}),
+    "Sum": _reduce("reduce_sum"), "Mean": _reduce("reduce_mean"), "Extremum": _extremum,
+    "Reshape": lambda ins, a, out: emit("reshape", ins[:1], {"shape": tuple(out.shape)}),
+    "Permute": lambda ins, a, out: emit("transpose", ins[:1], {"perm": tuple(a["dims"])}),
+    "Addmm": _linear, "Mm": _linear, "Where": _where, "ToDtype": _cast, "Convolution": _conv,
+    "MaxPool2d": _attrs("max_pool2d", ("kernel_size", "stride", "padding", "dilation")),
+    "AvgPool2d": _attrs("avg_pool2d", ("kernel_size", "stride", "padding")),
+    "Softmax": _attrs("softmax", ("dim",)), "LogSoftmax": _attrs("log_softmax", ("dim",)),
+    "LeakyRelu": _attrs("leaky_relu", ("negative_slope",)),
+}
+
+
+def convert(opname: str, ins: list, attrs: dict, out):
+    rule = RULES.get(opname)
+    if rule is None:
+        raise NotImplementedError(
+            f"jit.trace: ember op '{opname}' has no ember.static equivalent yet, so code using "
+            f"it can't be traced (traceable: {', '.join(sorted(RULES))})")
+    return rule(ins, attrs, out)

@@ -1,0 +1,221 @@
+"""Tracing: run eager code once on example inputs, recording every op into an ember.static graph.
+
+Recording works like torch.jit.trace: while tracing, `Op.apply` (the one door through which every
+built-in op enters ember's autograd) and the comparison operators are wrapped so each call also
+emits the matching static node. Python control flow is not recorded: an `if` on a tensor runs
+once, at trace time, and the branch it took is frozen into the graph (with a TracerWarning).
+"""
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+import numpy as np
+
+from ..autograd.function import Op
+from ..tensor import Tensor
+from ..static import graph as sg
+from ..static.ops import constant, emit
+from .convert import convert
+
+
+class TracerWarning(UserWarning):
+    """The trace may not generalize: a Python decision depended on the traced data."""
+
+
+class _Tracer:
+    def __init__(self, graph: sg.Graph, names: dict):
+        self.graph = graph
+        self.nodes: dict[int, tuple] = {}   # id(array) -> (node, version counter, version)
+        self.keep: list = []                # keeps traced arrays alive so ids stay unique
+        self.names = names                  # id(parameter array) -> parameter name
+        self.state: dict = {}
+        self.frozen: list[str] = []
+
+    def bind(self, t: Tensor, node: sg.Node) -> None:
+        self.nodes[id(t._data)] = (node, t._vc, t._vc[0])
+        self.keep.append(t._data)
+
+    def traced(self, t: Tensor) -> sg.Node | None:
+        entry = self.nodes.get(id(t._data))
+        if entry is None:
+            return None
+        node, vc, version = entry
+        if vc[0] != version:
+            raise RuntimeError(f"jit.trace: the tensor of '{node.name}' was modified in place "
+                               f"after it was computed; tracing supports out-of-place ops only")
+        return node
+
+    def node_of(self, x) -> sg.Node | object:
+        """The graph node for an op input: traced tensors, parameters (as Variables), constants."""
+        if not isinstance(x, Tensor):
+            return x
+        node = self.traced(x)
+        if node is not None:
+            return node
+        value = np.array(x._data, copy=True)
+        with self.graph.as_default():
+            if id(x._data) in self.names or x.requires_grad:
+                name = self.graph.unique_name(self.names.get(id(x._data), "param"))
+                node = self.graph.add(sg.Node(self.graph, "variable", (), {
+                    "var": name, "shape": value.shape, "dtype": value.dtype}, value.shape,
+                    value.dtype, name))
+                self.state[name] = value
+            else:
+                node = constant(value)
+        self.bind(x, node)
+        return node
+
+    def record(self, cls, inputs, attrs, out: Tensor) -> None:
+        with self.graph.as_default():
+            node = convert(cls.__name__, [self.node_of(i) for i in inputs], attrs, out)
+        self.bind(out, node)
+
+    def frozen_branch(self, t: Tensor, what: str) -> None:
+        node = self.traced(t)
+        if node is None:
+            return
+        value = t._data.reshape(()).item() if t._data.size == 1 else "?"
+        msg = (f"a Python {what} read the value of traced tensor '{node.name}' ({value!r}): the "
+               f"trace froze the path taken for this input and will take it for every input. "
+               f"Use ember.static.cond / where for data-dependent choices.")
+        self.frozen.append(msg)
+        warnings.warn(msg, TracerWarning, stacklevel=4)
+
+
+_COMPARE = {"__gt__": "greater", "__ge__": "greater_equal", "__lt__": "less",
+            "__le__": "less_equal", "__eq__": "equal", "__ne__": "not_equal"}
+
+
+@contextlib.contextmanager
+def _recording(tracer: _Tracer):
+    """Wrap Op.apply, the comparisons and the tensor -> Python conversions while tracing."""
+    saved = {"apply": Op.__dict__["apply"]}
+    apply = saved["apply"].__func__
+
+    def traced_apply(cls, *inputs, **attrs):
+        out = apply(cls, *inputs, **attrs)
+        tracer.record(cls, inputs, attrs, out)
+        return out
+    Op.apply = classmethod(traced_apply)
+    for name, opname in _COMPARE.items():
+        saved[name] = Tensor.__dict__[name]
+
+        def cmp(a, b, f=saved[name], opname=opname):
+            out = f(a, b)
+            if isinstance(out, Tensor) and any(isinstance(t, Tensor) and tracer.traced(t) is not None
+                                               for t in (a, b)):
+                with tracer.graph.as_default():
+                    node = emit(opname, (tracer.node_of(a), tracer.node_of(b)), {}, None)
+                tracer.bind(out, node)
+            return out
+        setattr(Tensor, name, cmp)
+    for name, what in (("__bool__", "if/while (bool)"), ("item", ".item()"),
+                       ("__float__", "float()"), ("__int__", "int()")):
+        saved[name] = Tensor.__dict__[name]
+
+        def conv(t, *a, f=saved[name], what=what):
+            tracer.frozen_branch(t, what)
+            return f(t, *a)
+        setattr(Tensor, name, conv)
+    try:
+        yield
+    finally:
+        for name, f in saved.items():
+            setattr(Op if name == "apply" else Tensor, name, f)
+
+
+def trace(fn, example_inputs, check_trace: bool = True) -> "TracedFunction":
+    """Run `fn(*example_inputs)` (a function or a Module) once and return its graph, callable.
+    The graph is specialized to the example inputs' shapes and dtypes."""
+    if isinstance(example_inputs, Tensor):
+        example_inputs = (example_inputs,)
+    example_inputs = tuple(example_inputs)
+    names = {}
+    if hasattr(fn, "named_parameters"):
+        names = {id(p._data): n for n, p in fn.named_parameters()}
+    graph = sg.Graph()
+    tracer = _Tracer(graph, names)
+    with graph.as_default():
+        for k, x in enumerate(example_inputs):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"jit.trace: example inputs must be Tensors, input {k} is a "
+                                f"{type(x).__name__}")
+            ph = emit("placeholder", (), {"shape": tuple(x.shape), "dtype": x._data.dtype},
+                      f"input{k}" if len(example_inputs) > 1 else "input")
+            graph.inputs.append(ph)
+            tracer.bind(x, ph)
+    from ..autograd.grad_mode import no_grad
+    with _recording(tracer), no_grad():
+        result = fn(*example_inputs)
+    many = isinstance(result, (tuple, list))
+    outs = list(result) if many else [result]
+    for o in outs:
+        if not isinstance(o, Tensor):
+            raise TypeError(f"jit.trace: the traced function must return Tensors, got "
+                            f"{type(o).__name__}")
+    graph.outputs = [tracer.node_of(o) for o in outs]
+    traced = TracedFunction(graph, tracer.state, tracer.frozen, many)
+    if check_trace:
+        got = traced(*example_inputs)
+        for g, o in zip(got if many else [got], outs):
+            if not np.allclose(g._data, o._data, rtol=1e-5, atol=1e-6, equal_nan=True):
+                raise RuntimeError("jit.trace: the traced graph does not reproduce the eager "
+                                   "result on the example inputs (an op ember can't trace?)")
+    return traced
+
+
+class TracedFunction:
+    """A traced graph you can call like the function it came from. `graph` is the IR; the
+    weights live in `state` (Variable name -> array)."""
+
+    def __init__(self, graph: sg.Graph, state: dict, frozen: list, many: bool, optimize: bool = True):
+        self.graph = graph
+        self.state = state
+        self.frozen_branches = list(frozen)
+        self._many = many
+        self._optimize = optimize
+        self._session = None
+
+    def _sess(self):
+        if self._session is None:
+            from ..static.session import Session
+            self.graph.initial_state = self.state
+            self._session = Session(graph=self.graph, optimize=self._optimize)
+        return self._session
+
+    def __call__(self, *inputs):
+        if len(inputs) != len(self.graph.inputs):
+            raise TypeError(f"traced function takes {len(self.graph.inputs)} input(s), got "
+                            f"{len(inputs)}")
+        feeds = {p: (x._data if isinstance(x, Tensor) else x) for p, x in zip(self.graph.inputs, inputs)}
+        outs = self._sess().run(list(self.graph.outputs), feeds)
+        outs = [Tensor._make(np.asarray(o)) for o in outs]
+        return tuple(outs) if self._many else outs[0]
+
+    @property
+    def num_nodes(self) -> int:
+        return self.graph.num_nodes
+
+    def listing(self) -> str:
+        text = self.graph.listing()
+        for msg in self.frozen_branches:
+            text += f"\n  # frozen at trace time: {msg}"
+        return text
+
+    def __str__(self):
+        return self.listing()
+
+    def __repr__(self):
+        return f"<ember.jit.TracedFunction: {self.graph.num_nodes} nodes>"
+
+    def _repr_pretty_(self, p, cycle):
+        p.text(self.listing())
+
+    def optimized_graph(self, verbose: bool = False) -> sg.Graph:
+        from ..static import passes
+        return passes.optimize(self.graph, verbose=verbose)
+
+    def save(self, path) -> None:
+        from ..static.serialize import save_graph
+        save_graph(path, self.graph, self.state)

@@ -1,0 +1,1 @@
+"""The layers of ember.nn, one family a file (as in torch.nn.modules)."""

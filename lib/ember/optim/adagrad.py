@@ -1,0 +1,49 @@
+"""Adagrad (Duchi et al.): each coordinate's step shrinks with its summed squared gradients.
+
+    clr = lr / (1 + (t - 1) * lr_decay)
+    g   = grad (+ weight_decay * p)
+    sum = sum + g**2
+    p   = p - clr * g / (sqrt(sum) + eps)
+"""
+from __future__ import annotations
+
+from .. import backend
+from .optimizer import Optimizer
+
+
+class Adagrad(Optimizer):
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
+                 maximize: bool = False):
+        for name, value in (("learning rate", lr), ("lr_decay", lr_decay), ("eps", eps),
+                            ("weight_decay", weight_decay),
+                            ("initial_accumulator_value", initial_accumulator_value)):
+            if value < 0.0:
+                raise ValueError(f"Adagrad: invalid {name} {value} (must be >= 0)")
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=maximize))
+
+    def _init_state(self, p, group):
+        xp = backend.array_module_of(p._data)
+        self.state[p] = {"step": 0, "sum": xp.full_like(p._data,
+                                                        group["initial_accumulator_value"])}
+
+    def add_param_group(self, param_group: dict) -> None:
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        for p in group["params"]:
+            self._init_state(p, group)
+
+    def _update(self, p, grad, state, group):
+        xp = backend.array_module_of(p._data)
+        if not state:
+            self._init_state(p, group)
+            state = self.state[p]
+        state["step"] += 1
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * p._data
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        s = state["sum"]
+        s += grad * grad
+        p._data -= clr * grad / (xp.sqrt(s) + group["eps"])

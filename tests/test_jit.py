@@ -1,0 +1,104 @@
+"""ember.jit.trace: eager code -> the static graph IR, callable, printable, frozen control flow."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import ember
+import ember.jit
+import ember.nn as nn
+
+
+@pytest.fixture(autouse=True)
+def seed():
+    ember.manual_seed(0)
+
+
+def test_trace_function_matches_eager_and_lists_its_ops():
+    def f(x, w):
+        return ((x @ w).relu() * 2.0 - 1.0).sigmoid().sum(dim=1)
+    x, w = ember.randn(4, 3), ember.randn(3, 5)
+    traced = ember.jit.trace(f, (x, w))
+    x2, w2 = ember.randn(4, 3), ember.randn(3, 5)
+    np.testing.assert_allclose(traced(x2, w2).numpy(), f(x2, w2).numpy(), rtol=1e-6)
+    text = str(traced)
+    for op in ("placeholder", "matmul", "relu", "sigmoid", "reduce_sum"):
+        assert op in text
+    assert traced.num_nodes == traced.graph.num_nodes
+    assert isinstance(traced(x2, w2), ember.Tensor)
+
+
+def test_trace_module_parameters_become_variables_with_their_names():
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
+    x = ember.randn(5, 6)
+    traced = ember.jit.trace(model, (x,))
+    assert set(traced.state) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    np.testing.assert_array_equal(traced.state["0.weight"], model[0].weight.detach().numpy())
+    x2 = ember.randn(5, 6)
+    np.testing.assert_allclose(traced(x2).numpy(), model(x2).detach().numpy(), rtol=1e-5, atol=1e-6)
+    ops = traced.graph.op_counts()
+    assert ops["variable"] == 4 and ops["matmul"] == 2
+
+
+def test_trace_cnn_and_its_optimized_graph_fuses_conv_relu():
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                          nn.Linear(4 * 4 * 4, 5), nn.ReLU(), nn.Linear(5, 2), nn.LogSoftmax(dim=1))
+    x = ember.randn(2, 3, 8, 8)
+    traced = ember.jit.trace(model, (x,))
+    opt = traced.optimized_graph()
+    counts = opt.op_counts()
+    assert counts["conv2d_relu"] == 1 and counts["matmul_bias_relu"] == 1 and "relu" not in counts
+    assert opt.num_nodes < traced.num_nodes
+    np.testing.assert_allclose(traced(x).numpy(), model(x).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_python_if_is_frozen_with_a_warning():
+    def f(x):
+        if x.sum() > 0:
+            return x * 2.0
+        return -x
+    pos = ember.ones(3)
+    with pytest.warns(ember.jit.TracerWarning, match="froze"):
+        traced = ember.jit.trace(f, (pos,))
+    neg = -ember.ones(3)
+    assert f(neg).tolist() == [1.0, 1.0, 1.0]
+    assert traced(neg).tolist() == [-2.0, -2.0, -2.0]     # the trace took the `x.sum() > 0` path
+    assert "frozen at trace time" in traced.listing() and "greater" in traced.listing()
+    assert len(traced.frozen_branches) == 1
+
+
+def test_python_control_flow_not_depending_on_data_does_not_warn():
+    def f(x):
+        for _ in range(3):
+            x = x * 2.0
+        return x
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        traced = ember.jit.trace(f, (ember.ones(2),))
+    assert traced.graph.op_counts()["mul"] == 3        # the loop is unrolled into the graph
+
+
+def test_trace_errors_name_what_is_wrong():
+    with pytest.raises(TypeError, match="example inputs must be Tensors"):
+        ember.jit.trace(lambda x: x, ([1.0],))
+    traced = ember.jit.trace(lambda x: x * 2.0, (ember.ones(2, 3),))
+    with pytest.raises(ember.ShapeError, match="'input'.*\\(4, 3\\)"):
+        traced(ember.ones(4, 3))
+
+    def inplace(x):
+        y = x * 1.0
+        with ember.no_grad():
+            y += 1.0
+        return y * 2.0
+    with pytest.raises(RuntimeError, match="in place"):
+        ember.jit.trace(inplace, (ember.ones(2),))
+
+
+def test_tracing_leaves_eager_ember_untouched():
+    from ember.autograd.function import Op
+    apply = Op.__dict__["apply"]
+    gt = ember.Tensor.__dict__["__gt__"]
+    ember.jit.trace(lambda x: (x > 0).float() * x, (ember.ones(2),))
+    assert Op.__dict__["apply"] is apply and ember.Tensor.__dict__["__gt__"] is gt
