@@ -41,3 +41,22 @@ def test_nbconvert_html_shows_static_pictures(tmp_path, monkeypatch):
     assert body.count("data:image/svg+xml;base64") >= 2 or body.count('class="ember-graph"') >= 2
     assert "data:image/png;base64" in body
     (tmp_path / "static.html").write_text(body)
+
+
+def test_real_static_and_traced_graphs_are_drawn():
+    import numpy as np
+    import ember
+    import ember.static as tf
+    from ember.viz import describe, graph
+    x = tf.placeholder(tf.float32, shape=(None, 4))
+    w = tf.Variable(np.ones((4, 3), np.float32))
+    loss = tf.reduce_sum(tf.nn.relu(tf.matmul(x, w)))
+    tf.gradients(loss, [w])
+    d = describe(loss.graph)
+    assert len(d.nodes) == len(loss.graph.nodes)
+    kinds = {n.label.split(":")[0]: n.kind for n in d.nodes}
+    assert kinds["Placeholder"] == "input" and kinds["Variable"] == "parameter"
+    assert "(None, 4)" in graph(loss.graph)._repr_svg_() or "(, 4)" not in graph(loss.graph)._repr_svg_()
+    traced = ember.jit.trace(ember.nn.Sequential(ember.nn.Linear(4, 3), ember.nn.ReLU()),
+                             ember.randn(2, 4))
+    assert len(describe(traced).nodes) == len(traced.graph.nodes)

@@ -53,6 +53,8 @@ def describe(obj, **options) -> GraphDescription:
         return from_autograd(obj, **options)
     if hasattr(obj, "nodes"):
         return from_static(obj, **options)
+    if hasattr(getattr(obj, "graph", None), "nodes"):  # a traced function or module
+        return from_static(obj.graph, **options)
     raise TypeError(f"ember.viz can't draw a {type(obj).__name__}: give it an ember Tensor (its "
                     f"autograd graph), a static graph (something with .nodes) or a "
                     f"GraphDescription")
@@ -216,7 +218,7 @@ def _group_between_parameters(nodes):
 
 _KIND_WORDS = {
     "input": "input", "placeholder": "input", "arg": "input",
-    "parameter": "parameter", "param": "parameter", "get_attr": "parameter", "weight": "parameter",
+    "parameter": "parameter", "param": "parameter", "variable": "parameter", "get_attr": "parameter", "weight": "parameter",
     "constant": "constant", "const": "constant", "literal": "constant",
     "output": "output", "return": "output",
 }

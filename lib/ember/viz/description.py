@@ -35,7 +35,7 @@ class VizNode:
         if self.kind not in KINDS:
             raise ValueError(f"VizNode {self.id!r}: kind must be one of {KINDS}, got {self.kind!r}")
         if self.shape is not None:
-            self.shape = tuple(int(s) for s in self.shape)
+            self.shape = tuple(None if s is None else int(s) for s in self.shape)
         self.inputs = list(self.inputs)
 
 
