@@ -11,7 +11,7 @@
 Every call stores its numbers (a few list appends and the running smoothed value); the figure is
 redrawn only when it fits the time budget: a redraw happens when at least `min_interval` seconds
 passed since the last one and the time spent drawing so far plus one more redraw (estimated from
-the recent ones) stays within `budget` (4%) of the wall time since the first update (a pause of
+the recent ones) stays within `budget` (2.5%) of the wall time since the first update (a pause of
 more than `IDLE_RESET` seconds starts the account afresh, so idle time is never spent later as a
 burst of redraws). With the
 ~1 us an update costs, plotting stays within ~5% of even a very fast loop (bench/viz.py measures
@@ -112,7 +112,7 @@ def _warm_up():
 
 class LossPlot(widgets.VBox):
     def __init__(self, *, title: str = "training", smoothing: float = 0.6, logy: bool = False,
-                 accuracy: bool | None = None, lr: bool | None = None, budget: float = 0.04,
+                 accuracy: bool | None = None, lr: bool | None = None, budget: float = 0.025,
                  min_interval: float = 0.25, width: float = 7.0, height: float = 3.6,
                  dpi: int = 100, clock=time.perf_counter):
         super().__init__()
