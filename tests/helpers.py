@@ -2,8 +2,23 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import ember
+
+CUDA_SKIP_REASON = ("no CUDA device: ember.cuda.is_available() is False (needs an NVIDIA GPU and "
+                    "CuPy, `pip install cupy-cuda12x`)")
+requires_cuda = pytest.mark.skipif(not ember.cuda.is_available(), reason=CUDA_SKIP_REASON)
+
+# Parametrize a test over devices: `@pytest.mark.parametrize("device", DEVICES)`. 'cpu' always
+# runs; 'cuda' is marked `cuda` (select with `-m cuda`) and skips with the reason above.
+DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.cuda, requires_cuda], id="cuda")]
+
+
+@pytest.fixture(params=DEVICES)
+def devices(request) -> str:
+    """A fixture form of DEVICES: import it into a test module to run its tests on each device."""
+    return request.param
 
 
 def rand64(*shape, low: float | None = None, seed: int | None = None, requires_grad: bool = True):

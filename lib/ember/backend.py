@@ -9,8 +9,9 @@ import numpy as np
 
 from .errors import DeviceError
 
-_CUPY_HINT = ("install CuPy for your CUDA version, e.g. `pip install cupy-cuda12x` "
-              "(or `pip install -e '.[cuda]'`), on a machine with an NVIDIA GPU")
+_CUPY_HINT = ("install CuPy built for your CUDA version on a machine with an NVIDIA GPU: "
+              "`pip install cupy-cuda12x` (CUDA 12) or `pip install cupy-cuda13x` (CUDA 13); "
+              "`nvidia-smi` shows the CUDA version")
 
 
 class Device:
@@ -78,24 +79,30 @@ class Device:
 
 
 CPU = Device("cpu")
-_cupy = None
+_cupy = None        # the cupy module once a CUDA device has been asked for
+_gpu_count = 0
 
 
 def _load_cupy():
-    """Import CuPy on first use of a CUDA device, with an error that says how to get it."""
-    global _cupy
+    """Import CuPy on first use of a CUDA device, with an error that says how to get it.
+
+    CuPy is never imported before a CUDA device is requested, so CPU-only use costs nothing.
+    """
+    global _cupy, _gpu_count
     if _cupy is None:
         try:
             import cupy
         except ImportError as e:
-            raise DeviceError(f"CUDA device requested but CuPy is not installed: {_CUPY_HINT}") from e
+            raise DeviceError(f"a CUDA device was requested but CuPy is not installed; "
+                              f"{_CUPY_HINT}") from e
         try:
             n = cupy.cuda.runtime.getDeviceCount()
         except Exception as e:  # CUDA driver missing or broken
-            raise DeviceError(f"CUDA device requested but no usable GPU was found ({e}); {_CUPY_HINT}") from e
+            raise DeviceError(f"a CUDA device was requested but no usable GPU was found ({e}); "
+                              f"{_CUPY_HINT}") from e
         if n == 0:
-            raise DeviceError(f"CUDA device requested but no GPU is visible; {_CUPY_HINT}")
-        _cupy = cupy
+            raise DeviceError(f"a CUDA device was requested but no GPU is visible; {_CUPY_HINT}")
+        _cupy, _gpu_count = cupy, n
     return _cupy
 
 
@@ -109,7 +116,7 @@ def cuda_is_available() -> bool:
 
 
 def cuda_device_count() -> int:
-    return _load_cupy().cuda.runtime.getDeviceCount() if cuda_is_available() else 0
+    return _gpu_count if cuda_is_available() else 0
 
 
 def get_array_module(device: Device | str | None = None):
@@ -119,10 +126,16 @@ def get_array_module(device: Device | str | None = None):
     device = Device(device)
     if device.type == "cpu":
         return np
-    cp = _load_cupy()
-    if device.index >= cp.cuda.runtime.getDeviceCount():
-        raise DeviceError(f"{device} requested but only {cp.cuda.runtime.getDeviceCount()} GPU(s) exist")
+    cp = _cupy if _cupy is not None else _load_cupy()
+    if device.index >= _gpu_count:
+        raise DeviceError(f"{device} was requested but this machine has {_gpu_count} GPU(s) "
+                          f"(cuda:0 to cuda:{_gpu_count - 1})")
     return cp
+
+
+def is_array(a) -> bool:
+    """True for a numpy array or (once CuPy is loaded) a CuPy array."""
+    return isinstance(a, np.ndarray) or (_cupy is not None and isinstance(a, _cupy.ndarray))
 
 
 def device_of(array) -> Device:
@@ -151,14 +164,48 @@ def to_device(array, device: Device):
     if src == device:
         return array
     if device.type == "cpu":
-        return array.get()
+        return to_numpy(array)
     cp = get_array_module(device)
     with cp.cuda.Device(device.index):
         return cp.asarray(array)
 
 
 def to_numpy(array) -> np.ndarray:
-    return array if isinstance(array, np.ndarray) else array.get()
+    if isinstance(array, np.ndarray):
+        return array
+    raise_pending()
+    return array.get()
+
+
+_pending: list = []  # (0-d bool array on a GPU, error factory): checks not yet read back
+
+
+def check(failed, make_error) -> None:
+    """Raise `make_error()` when the 0-d boolean array `failed` is true.
+
+    On the CPU this happens at once. On a GPU, reading the flag would make the host wait for
+    every queued kernel, so the check is queued instead (like PyTorch's device-side asserts) and
+    raised at the next point where the host waits anyway: `item()`, `.cpu()`, `synchronize()`.
+    """
+    if isinstance(failed, (np.ndarray, np.bool_, bool)):
+        if failed:
+            raise make_error()
+        return
+    _pending.append((failed, make_error))
+    if len(_pending) >= 64:  # a loop that never syncs still hears of its errors
+        raise_pending()
+
+
+def raise_pending() -> None:
+    """Read back the queued GPU checks (one copy for all of them) and raise the first failure."""
+    if not _pending:
+        return
+    checks = _pending[:]
+    _pending.clear()
+    flags = _cupy.stack([f.reshape(()) for f, _ in checks]).get()
+    for failed, (_, make_error) in zip(flags, checks):
+        if failed:
+            raise make_error()
 
 
 def index_add(xp, target, index, values) -> None:

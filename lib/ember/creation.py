@@ -7,7 +7,7 @@ import numpy as np
 
 from . import backend
 from .backend import CPU, Device
-from .dtypes import DEFAULT_FLOAT, DType, as_dtype, float32, int64
+from .dtypes import DEFAULT_FLOAT, DType, as_dtype, float32, from_numpy_dtype, int64
 from .errors import DTypeError, ShapeError
 from .random import get_rng
 from .tensor import Tensor
@@ -15,26 +15,25 @@ from .tensor import Tensor
 
 def _as_array(data, dtype: DType | None, device: Device):
     """An array of `device` from nested lists, scalars, numpy arrays or tensors (always a copy)."""
-    if isinstance(data, Tensor):
-        arr = backend.to_numpy(data._data) if device.type == "cpu" else data._data
-    else:
-        try:
-            arr = np.array(data)
-        except ValueError as e:
-            raise ShapeError(f"can't make a tensor from ragged nested sequences: {e}") from None
+    if isinstance(data, Tensor) or (backend.is_array(data) and not isinstance(data, np.ndarray)):
+        arr = data._data if isinstance(data, Tensor) else data  # stays on its device until moved
+        dt = dtype if dtype is not None else from_numpy_dtype(arr.dtype)
+        return backend.to_device(arr, device).astype(dt.np)   # astype copies
+    try:
+        arr = np.array(data)
+    except ValueError as e:
+        raise ShapeError(f"can't make a tensor from ragged nested sequences: {e}") from None
     if arr.dtype == object or arr.dtype.kind in "USV":
         raise DTypeError(f"can't make a tensor from {type(data).__name__} holding "
                          f"{arr.dtype} values; expected numbers or bools")
     if dtype is None:
-        if arr.dtype.kind == "f" and not isinstance(data, (np.ndarray, np.generic, Tensor)):
+        if arr.dtype.kind == "f" and not isinstance(data, (np.ndarray, np.generic)):
             dtype = DEFAULT_FLOAT
         elif arr.dtype.kind == "c":
             raise DTypeError("ember has no complex dtypes")
         else:
             dtype = as_dtype(arr.dtype)
     arr = np.asarray(arr, dtype=dtype.np)
-    if isinstance(data, Tensor) and arr is data._data:
-        arr = arr.copy()
     return backend.to_device(arr, device) if device.type != "cpu" else arr
 
 

@@ -17,6 +17,7 @@ def synchronize(device=None) -> None:
     """Wait until every queued GPU kernel has finished (needed for honest timing)."""
     if is_available():
         backend.get_array_module("cuda").cuda.Device().synchronize()
+        backend.raise_pending()
 
 
 def get_device_name(device=0) -> str:

@@ -217,6 +217,7 @@ class Tensor:
             raise ShapeError(f"item() needs a tensor with exactly one element, this one has "
                              f"{self._data.size} (shape {tuple(self.shape)}); index it or reduce it "
                              f"first, e.g. t.sum().item() or t[0].item()")
+        backend.raise_pending()
         return self._data.reshape(()).item()
 
     def numpy(self, *, force: bool = False) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from numpy import asarray as _np_asarray, generic as _np_generic
 
-from ..errors import AutogradError, DTypeError
+from ..errors import AutogradError, DeviceError, DTypeError
 from ..tensor import Tensor
 from .grad_mode import _state, no_grad
 from .node import Node, _sequence
@@ -31,18 +31,26 @@ class Op(Node):
     def apply(cls, *inputs, **attrs) -> Tensor:
         """Run the op on tensors (or plain Python numbers, which are constants) and, when grad
         is enabled and some input requires it, record the node that will run its backward."""
+        device = None
+        arrays = []
+        for t in inputs:
+            if isinstance(t, Tensor):
+                if device is None:
+                    device = t._device
+                elif t._device is not device:
+                    raise _mixed_devices(cls, device, t._device)
+                arrays.append(t._data)
+            else:
+                arrays.append(t)
         node = cls.__new__(cls)
-        out = node.forward(*[t._data if isinstance(t, Tensor) else t for t in inputs], **attrs)
+        out = node.forward(*arrays, **attrs)
         if isinstance(out, _np_generic):  # numpy reductions return scalars; keep 0-d arrays
             out = _np_asarray(out)
-        device = None
         recording = False
         if _state.enabled and cls.differentiable:
             nexts, meta = [], []
             for t in inputs:
                 if isinstance(t, Tensor):
-                    if device is None:
-                        device = t._device
                     if t._requires_grad:
                         recording = True
                         nexts.append((t._grad_fn or t._grad_node(), 0))
@@ -50,11 +58,6 @@ class Op(Node):
                         continue
                 nexts.append(_NO_EDGE)
                 meta.append(None)
-        else:
-            for t in inputs:
-                if isinstance(t, Tensor):
-                    device = t._device
-                    break
         if not recording:
             return Tensor._make(out, device)
         result = Tensor._make(out, device, node)
@@ -78,6 +81,14 @@ class Op(Node):
 
 
 _NO_EDGE = (None, 0)
+
+
+def _mixed_devices(cls, a, b) -> DeviceError:
+    """One op, tensors on two devices: the one check every op shares (ops never check devices)."""
+    name = cls.__name__.lower()
+    return DeviceError(f"{name}: expected all tensors on the same device, but found tensors on "
+                       f"{a} and {b}; move them to one device first (x.to(device), "
+                       f"model.to(device))")
 
 
 class FunctionCtx:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import warnings
 
+from .. import backend
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
 from .ops.activation import LogSoftmax
@@ -74,13 +75,15 @@ def _check_class_target(fn: str, input: Tensor, target: Tensor, ignore_index: in
                          f"target of class indices of shape {expected}, got "
                          f"{tuple(target.shape)}")
     t = target._data
-    valid = t[t != ignore_index]
-    if valid.size:
-        lo, hi = int(valid.min()), int(valid.max())
-        if lo < 0 or hi >= n_classes:
-            bad = hi if hi >= n_classes else lo
-            raise IndexError(f"{fn}: target holds class index {bad}, but the input has "
-                             f"{n_classes} classes (valid indices 0..{n_classes - 1})")
+
+    def error():
+        valid = backend.to_numpy(t)
+        valid = valid[valid != ignore_index]
+        bad = valid.max() if valid.max() >= n_classes else valid.min()
+        return IndexError(f"{fn}: target holds class index {bad}, but the input has "
+                          f"{n_classes} classes (valid indices 0..{n_classes - 1})")
+    # one reduction and no host round trip: on a GPU the check is read back later (backend.check)
+    backend.check((((t < 0) | (t >= n_classes)) & (t != ignore_index)).any(), error)
 
 
 def _as_batch(fn: str, input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:

@@ -4,20 +4,27 @@ from __future__ import annotations
 from .. import backend
 from ..autograd.function import Op
 from ..autograd.grad_mode import _state
-from ..errors import ShapeError
+from ..errors import DeviceError, ShapeError
 from ..tensor import Tensor
 from .dispatch import as_view, binary_operands, check_inplace, to_tensor
 
 
-def _raw_index(idx):
-    """The index with tensors replaced by their arrays (and lists turned into arrays)."""
+def _raw_index(idx, x: Tensor):
+    """The index with tensors replaced by their arrays (and lists turned into arrays), on x's
+    device: like PyTorch, CPU indices may index a CUDA tensor, but not the other way round."""
     if isinstance(idx, tuple):
-        return tuple(_raw_index(i) for i in idx)
+        return tuple(_raw_index(i, x) for i in idx)
     if isinstance(idx, Tensor):
+        if idx._device is not x._device:
+            if idx._device.type != "cpu":
+                raise DeviceError(f"indexing: a tensor on {x._device} can't be indexed by a "
+                                  f"tensor on {idx._device}; move the index with .to({str(x._device)!r})")
+            return backend.to_device(idx._data, x._device)
         return idx._data
     if isinstance(idx, list):
-        import numpy as np
-        return np.asarray(idx)
+        return x.xp.asarray(idx)
+    if backend.is_array(idx):
+        return backend.to_device(idx, x._device)
     return idx
 
 
@@ -66,7 +73,7 @@ class IndexPut(Op):
 
 
 def getitem(x: Tensor, index) -> Tensor:
-    raw = _raw_index(index)
+    raw = _raw_index(index, x)
     basic = _is_basic(raw)
     try:
         out = GetItem.apply(x, index=raw, basic=basic)
@@ -78,7 +85,7 @@ def getitem(x: Tensor, index) -> Tensor:
 
 def setitem(x: Tensor, index, value) -> None:
     """`x[index] = value` in place; recorded in the graph like PyTorch's index_put_."""
-    raw = _raw_index(index)
+    raw = _raw_index(index, x)
     recording = _state.enabled and (x._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
     check_inplace(x, "index assignment x[...] = value", recording)
     v = value if isinstance(value, Tensor) else to_tensor(value, x)
@@ -123,6 +130,9 @@ class Where(Op):
 def where(condition: Tensor, a, b) -> Tensor:
     """Elementwise choice: a where condition is true, b elsewhere (broadcasting all three)."""
     a, b = binary_operands(a, b, "where")
+    if isinstance(condition, Tensor) and condition._device is not a._device:
+        raise DeviceError(f"where: condition is on {condition.device} but the values are on "
+                          f"{a.device}; move them to one device first")
     cond = condition._data if isinstance(condition, Tensor) else a.xp.asarray(condition)
     if cond.dtype.kind != "b":
         cond = cond.astype(bool)
@@ -147,8 +157,9 @@ def masked_fill_(x: Tensor, mask: Tensor, value) -> Tensor:
 
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[i][j] = x[i][index[i][j]] for dim=1 (as torch.gather)."""
-    xp = x.xp
-    idx = list(xp.indices(index._data.shape, sparse=True))
+    xp, shape = x.xp, index._data.shape
+    idx = [xp.arange(n).reshape([n if j == i else 1 for j in range(len(shape))])
+           for i, n in enumerate(shape)]  # numpy's indices(sparse=True), which CuPy lacks
     idx[dim % x.ndim] = index._data
     return getitem(x, tuple(Tensor._make(i, x._device) for i in idx))
 

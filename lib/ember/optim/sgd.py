@@ -36,6 +36,7 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = grad.copy()
             else:
                 buf *= mom
-                buf += (1 - group["dampening"]) * grad
+                damp = group["dampening"]
+                buf += grad if damp == 0 else (1 - damp) * grad  # no extra pass over memory
             grad = grad + mom * buf if group["nesterov"] else buf
         p._data -= group["lr"] * grad
