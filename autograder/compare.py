@@ -140,7 +140,7 @@ def compare_close(got, expected, rtol=1e-5, atol=1e-8, show_values=True, where="
             hint = f" (off by a constant {np.real((gf - ef)[finite].ravel()[0]):.4g} everywhere)"
     msg += hint
     if show_values:
-        diff = np.abs(gf - ef)
+        diff = np.array(np.abs(gf - ef))  # an array even for 0-d inputs (scalars refuse item assignment)
         diff[~finite] = np.inf
         idx = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.ndim else ()
         gv, ev = (gf[idx], ef[idx])

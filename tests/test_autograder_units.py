@@ -94,3 +94,10 @@ def test_release_is_deterministic(tmp_path):
     text = (tmp_path / "a" / "00_demo.ipynb").read_text()
     assert "BEGIN HIDDEN" not in text and "1000.0" not in text and "YOUR CODE HERE" in text
     assert '"outputs": []' in text and not (tmp_path / "a" / "wrong.py").exists()
+
+
+def test_wrong_numpy_scalar_is_diagnosed_not_crashed():
+    import numpy as np
+    from autograder import check
+    with pytest.raises(AssertionError, match="expected 3, got 2"):
+        check.close(np.float64(2.0), 3.0)
