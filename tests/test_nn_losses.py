@@ -211,3 +211,9 @@ def test_binary_loss_errors():
 def test_loss_module_reprs():
     assert repr(nn.CrossEntropyLoss()) == "CrossEntropyLoss()"
     assert repr(nn.MSELoss(reduction="sum")) == "MSELoss()"
+
+
+def test_legacy_size_average_warns_and_sums():
+    with pytest.warns(DeprecationWarning, match="reduction='sum'"):
+        loss_fn = ember.nn.MSELoss(size_average=False)
+    assert loss_fn.reduction == "sum"

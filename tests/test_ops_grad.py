@@ -176,3 +176,12 @@ def test_sum_mean_match_numpy_property(arr, keepdim, data):
     t = ember.tensor(arr)
     np.testing.assert_allclose(t.sum(dim=dim, keepdim=keepdim).numpy(), arr.sum(axis=dim, keepdims=keepdim))
     np.testing.assert_allclose(t.mean(dim=dim, keepdim=keepdim).numpy(), arr.mean(axis=dim, keepdims=keepdim))
+
+
+def test_remainder_and_floor_divide():
+    a = ember.tensor([5.5, -3.25, 7.0], dtype=ember.float64, requires_grad=True)
+    b = ember.tensor([2.0, 2.0, -3.0], dtype=ember.float64, requires_grad=True)
+    np.testing.assert_allclose((a % b).detach().numpy(), np.remainder([5.5, -3.25, 7.0], [2.0, 2.0, -3.0]))
+    assert (ember.tensor([7, -7]) // 2).tolist() == [3, -4]
+    assert (ember.tensor([7, -7]) % 3).tolist() == [1, 2]
+    assert_grad_matches(lambda a, b: a % b, a, b)

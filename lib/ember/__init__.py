@@ -18,8 +18,9 @@ from .random import Generator, initial_seed, manual_seed, seed
 from .ops.compare import (allclose, eq, equal, ge, gt, isfinite, isnan, le, logical_and,
                           logical_not, logical_or, lt, ne, sign)
 from .ops.conversion import clone
-from .ops.elementwise import (abs, add, clamp, cos, div, exp, log, maximum, minimum, mul, neg,
-                              pow, relu, sigmoid, sin, sqrt, square, sub, tanh)
+from .ops.elementwise import (abs, add, clamp, cos, div, exp, floor_divide, log, maximum,
+                              minimum, mul, neg, pow, relu, remainder, sigmoid, sin, sqrt,
+                              square, sub, tanh)
 from .ops.index import gather, masked_fill, where
 from .ops.matmul import bmm, dot, matmul, mm
 from .ops.reduce import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std,

@@ -14,9 +14,11 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _reduction(fn: str, reduction: str, size_average=None, reduce=None) -> str:
     if size_average is not None or reduce is not None:  # PyTorch's legacy arguments
-        if reduce is False:
-            return "none"
-        return "sum" if size_average is False else "mean"
+        legacy = "none" if reduce is False else "sum" if size_average is False else "mean"
+        import warnings
+        warnings.warn(f"{fn}: size_average and reduce are deprecated (as in PyTorch); use "
+                      f"reduction={legacy!r} instead", DeprecationWarning, stacklevel=3)
+        return legacy
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     return reduction

@@ -105,6 +105,20 @@ class Minimum(Op):
         return _split(grad, self.a < self.b, self.a == self.b, self)
 
 
+class Remainder(Op):
+    rule = "grad_a = grad ; grad_b = -grad * floor(a / b)"
+    ufunc = "remainder"
+    saves = (0, 1)
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return _xp(a, b).remainder(a, b)  # Python's sign convention, as torch.remainder
+
+    def backward(self, grad):
+        gb = -grad * _xp(self.a, self.b).floor_divide(self.a, self.b) if self.needs(1) else None
+        return grad, gb
+
+
 def _split(grad, wins, ties, node):
     share = wins + 0.5 * ties
     ga = grad * share if node.needs(0) else None
@@ -278,6 +292,18 @@ def pow(a, b) -> Tensor:
     return apply_binary(Pow, a, b, "pow")
 
 
+def remainder(a, b) -> Tensor:
+    """a % b with the sign of b, like Python and torch.remainder."""
+    return apply_binary(Remainder, a, b, "remainder")
+
+
+def floor_divide(a, b) -> Tensor:
+    """a // b rounded toward minus infinity; no gradient (it is piecewise constant)."""
+    from .dispatch import binary_operands
+    a, b = binary_operands(a, b, "floor_divide")
+    return Tensor._make(a.xp.floor_divide(a._data, b._data), a._device)
+
+
 def maximum(a, b) -> Tensor:
     return apply_binary(Maximum, a, b, "maximum")
 
@@ -365,7 +391,10 @@ def pow_(x: Tensor, e) -> Tensor:
 METHODS = {
     "__add__": add, "__radd__": radd, "__sub__": sub, "__rsub__": rsub,
     "__mul__": mul, "__rmul__": rmul, "__truediv__": div, "__rtruediv__": rdiv,
-    "__pow__": pow, "__rpow__": rpow, "__neg__": neg, "__abs__": abs,
+    "__pow__": pow, "__rpow__": rpow, "__mod__": remainder,
+    "__rmod__": lambda a, b: remainder(b, a), "__floordiv__": floor_divide,
+    "__rfloordiv__": lambda a, b: floor_divide(b, a), "remainder": remainder,
+    "floor_divide": floor_divide, "__neg__": neg, "__abs__": abs,
     "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_,
     "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "neg": neg, "exp": exp, "log": log,
     "sqrt": sqrt, "abs": abs, "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "clamp": clamp,
