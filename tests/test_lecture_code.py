@@ -127,3 +127,94 @@ def test_computational_graph_example():
     np.testing.assert_allclose(x.grad.numpy(), y.detach().numpy())
     np.testing.assert_allclose(y.grad.numpy(), x.detach().numpy())
     np.testing.assert_allclose(z.grad.numpy(), np.ones((N, D)))
+
+
+class TwoLayerNet(torch.nn.Module):
+    def __init__(self, D_in, H, D_out):
+        super(TwoLayerNet, self).__init__()
+        self.linear1 = torch.nn.Linear(D_in, H)
+        self.linear2 = torch.nn.Linear(H, D_out)
+
+    def forward(self, x):
+        h_relu = self.linear1(x).clamp(min=0)
+        y_pred = self.linear2(h_relu)
+        return y_pred
+
+
+class ParallelBlock(torch.nn.Module):
+    def __init__(self, D_in, D_out):
+        super(ParallelBlock, self).__init__()
+        self.linear1 = torch.nn.Linear(D_in, D_out)
+        self.linear2 = torch.nn.Linear(D_in, D_out)
+
+    def forward(self, x):
+        h1 = self.linear1(x)
+        h2 = self.linear2(x)
+        return (h1 * h2).clamp(min=0)
+
+
+def test_nn_sequential_with_optimizer():
+    torch.manual_seed(4)
+    N, D_in, H, D_out = 64, 1000, 100, 10
+    x = torch.randn(N, D_in)
+    y = torch.randn(N, D_out)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(D_in, H),
+        torch.nn.ReLU(),
+        torch.nn.Linear(H, D_out))
+    learning_rate = 1e-4
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    losses = []
+    for t in range(100):
+        y_pred = model(x)
+        loss = torch.nn.functional.mse_loss(y_pred, y)
+        losses.append(loss.item())
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    assert losses[-1] < 0.7 * losses[0]
+
+
+def test_modules_dataloader_and_saving(tmp_path):
+    torch.manual_seed(5)
+    N, D_in, H, D_out = 64, 1000, 100, 10
+    x = torch.randn(N, D_in)
+    y = torch.randn(N, D_out)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=8)
+    model = TwoLayerNet(D_in, H, D_out)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
+    first = torch.nn.functional.mse_loss(model(x), y).item()
+    for epoch in range(20):
+        for x_batch, y_batch in loader:
+            y_pred = model(x_batch)
+            loss = torch.nn.functional.mse_loss(y_pred, y_batch)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    assert torch.nn.functional.mse_loss(model(x), y).item() < 0.5 * first
+    PATH = tmp_path / "model.ember"
+    torch.save(model.state_dict(), PATH)
+    restored = TwoLayerNet(D_in, H, D_out)
+    restored.load_state_dict(torch.load(PATH))
+    assert torch.equal(restored(x), model(x))
+    blocks = torch.nn.Sequential(ParallelBlock(D_in, H), ParallelBlock(H, H),
+                                 torch.nn.Linear(H, D_out))
+    assert blocks(x).shape == (N, D_out)
+
+
+def test_jit_freezes_python_control_flow():
+    def model(x, y, w1, w2a, w2b, prev_loss):
+        w2 = w2a if prev_loss < 5.0 else w2b
+        y_pred = x.mm(w1).clamp(min=0).mm(w2)
+        return (y_pred - y).pow(2).sum()
+    torch.manual_seed(6)
+    x, y = torch.randn(4, 6), torch.randn(4, 3)
+    w1, w2a, w2b = torch.randn(6, 5), torch.randn(5, 3), torch.randn(5, 3)
+    with pytest.warns(Warning, match="froze the path"):
+        traced = torch.jit.trace(model, (x, y, w1, w2a, w2b, torch.tensor(1.0)))
+    eager_b = model(x, y, w1, w2a, w2b, torch.tensor(9.0))
+    # the trace took the w2a branch and keeps taking it: the graph is static
+    frozen = traced(x, y, w1, w2a, w2b, torch.tensor(9.0))
+    assert not np.allclose(np.asarray(frozen), np.asarray(eager_b))
+    np.testing.assert_allclose(np.asarray(frozen), np.asarray(model(x, y, w1, w2a, w2b, torch.tensor(1.0))),
+                               rtol=1e-5)
