@@ -13,7 +13,7 @@ import nbformat
 from . import notebook as nbmod
 from .compare import compare
 from .course import course_root, data_files, source_notebook
-from .sandbox import Limits, run_steps, IS_ROOT, uid_isolation_works
+from .sandbox import IS_ROOT, Limits, isolation_mode, run_steps, uid_isolation_works
 
 RESULT_FILE = "ember-result.json"
 
@@ -102,6 +102,7 @@ class AssignmentGrader:
         result["reasons"] += plan.attention
         run = run_steps(_step_payload(plan, "grade"), "grade", self.limits, self.files)
         result["reasons"] += run.attention
+        result["isolation"] = run.isolation
         result["output_tail"] = run.output[-4000:]
         for t in plan.tests:
             r = run.steps.get(t.index, {"status": "notrun", "reason": "not run"})
@@ -210,8 +211,10 @@ def find_submissions(root: Path, assignment: str, students=None) -> dict:
 def security_warnings(root: Path) -> list[str]:
     w = []
     if not IS_ROOT:
-        w.append("not running as root: student code runs as your own user (it can read the course "
-                 "directory); grade as root (CI does) for a private uid per submission")
+        if isolation_mode(Limits()) == "none":
+            w.append("not running as root and user namespaces are not available: student code runs as "
+                     "your own user (it can read the course directory); grade as root (CI does) or allow "
+                     "unprivileged user namespaces (see autograder/README.md, security model)")
     elif not uid_isolation_works():
         w.append("private uids do not work here: student code runs as root")
     else:
@@ -365,6 +368,10 @@ def grade_command(args) -> int:
             flag = "" if r["status"] == "graded" else "  NEEDS ATTENTION: " + "; ".join(r["reasons"])
             print(f"{s:20s} {r['score']:6g} / {r['max_score']:g}{flag}")
         print(f"{len(results)} submissions in {dt:.1f} s; {len(att)} need attention", file=sys.stderr)
+    weak = sorted(s for s, r in results.items() if r.get("isolation") == "none")
+    if weak:
+        print(f"warning: {len(weak)} submissions graded without isolation (\"isolation\": \"none\" in "
+              f"their results): their code could read the course directory", file=sys.stderr)
     return 0
 
 

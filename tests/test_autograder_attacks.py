@@ -4,7 +4,6 @@ checks one student's recorded outcome."""
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 from pathlib import Path
 
@@ -12,13 +11,14 @@ import nbformat
 import pytest
 
 from autograder import notebook as nbmod
-from autograder.sandbox import IS_ROOT, Limits, uid_isolation_works
+from autograder.sandbox import Limits, isolation_mode
 from course_helpers import FIXTURE_COURSE, copy_nb, make_course, submit
 
 A = "00_demo"
 pytestmark = pytest.mark.slow  # one parallel batch of ~45 submissions (~40 s)
-ISOLATED = IS_ROOT and uid_isolation_works()
-needs_isolation = pytest.mark.skipif(not ISOLATED, reason="needs root (private uid per submission)")
+ISOLATION = isolation_mode(Limits())  # "uid" as root, "userns" as a user where the kernel allows it
+needs_isolation = pytest.mark.skipif(ISOLATION == "none", reason="needs root or unprivileged user namespaces")
+needs_private_uid = pytest.mark.skipif(ISOLATION != "uid", reason="needs root (private uid per submission)")
 
 # wrong but harmless answers: every attack below is combined with these, so any credit is stolen
 WRONG = {
@@ -39,6 +39,38 @@ def attack(code, base=WRONG, cell="sigmoid_answer"):
     d = dict(base)
     d[cell] = textwrap.dedent(code) + "\n" + d[cell]
     return d
+
+
+def read_solution(course: str) -> dict:
+    """Wrong answers, plus code that runs the solution cells it finds in the course directory."""
+    return attack(f"""
+        import json, glob
+        _code = ""
+        for p in [{course!r} + "/source/00_demo/00_demo.ipynb", {course!r} + "/release/00_demo/00_demo.ipynb"] + \\
+                glob.glob({course!r} + "/autograded/*/00_demo/*.json"):
+            try:
+                nb = json.load(open(p))
+                _code += "\\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
+                                    and c["metadata"].get("nbgrader", {{}}).get("solution"))
+            except Exception:
+                pass
+        if _code:
+            exec(_code.replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""), globals())
+        """, WRONG, cell="linear_answer")
+
+
+def write_gradebook(course: str) -> dict:
+    """Wrong answers, plus code that overwrites the gradebook and grade files."""
+    return attack(f"""
+        import os
+        for p in [{course!r} + "/gradebook.db", {course!r} + "/autograded/write_gradebook/00_demo/ember-result.json",
+                  {course!r} + "/feedback/write_gradebook/00_demo/feedback.json"]:
+            try:
+                os.makedirs(os.path.dirname(p), exist_ok=True)
+                open(p, "w").write("hacked")
+            except OSError:
+                pass
+        """)
 
 
 def _src(root):
@@ -142,30 +174,8 @@ def build_students(root: Path) -> dict:
         """, dict(WRONG, sigmoid_answer="def sigmoid(x):\n    return np.full(np.shape(x), 0.5)\n"))
     S["edit_tests"] = "EDIT_TESTS"
     S["delete_tests"] = "DELETE_TESTS"
-    S["read_solution"] = attack(f"""
-        import json, glob
-        _code = ""
-        for p in [{course!r} + "/source/00_demo/00_demo.ipynb", {course!r} + "/release/00_demo/00_demo.ipynb"] + \\
-                glob.glob({course!r} + "/autograded/*/00_demo/*.json"):
-            try:
-                nb = json.load(open(p))
-                _code += "\\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
-                                    and c["metadata"].get("nbgrader", {{}}).get("solution"))
-            except Exception:
-                pass
-        if _code:
-            exec(_code.replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""), globals())
-        """, WRONG, cell="linear_answer")
-    S["write_gradebook"] = attack(f"""
-        import os
-        for p in [{course!r} + "/gradebook.db", {course!r} + "/autograded/write_gradebook/00_demo/ember-result.json",
-                  {course!r} + "/feedback/write_gradebook/00_demo/feedback.json"]:
-            try:
-                os.makedirs(os.path.dirname(p), exist_ok=True)
-                open(p, "w").write("hacked")
-            except OSError:
-                pass
-        """)
+    S["read_solution"] = read_solution(course)
+    S["write_gradebook"] = write_gradebook(course)
     S["hidden_leak"] = dict(WRONG, linear_answer=textwrap.dedent("""
         def linear(x, W, b):
             import gc
@@ -183,7 +193,7 @@ def build_students(root: Path) -> dict:
     S["memory_creep"] = dict(CORRECT, softmax_answer=(
         "def softmax(z):\n    a = []\n    while True:\n        a.append(np.ones(1 << 22))\n"))
     S["huge_output"] = dict(CORRECT, softmax_answer="def softmax(z):\n    while True:\n        print('x' * 100000)\n")
-    if ISOLATED:
+    if ISOLATION == "uid":
         S["fork_bomb"] = dict(CORRECT, softmax_answer=(
             "import os\ndef softmax(z):\n    while True:\n        try:\n            os.fork()\n"
             "        except OSError:\n            pass\n"))
@@ -264,6 +274,7 @@ def test_every_submission_has_a_recorded_outcome(graded):
 
 def test_correct_and_partial(graded):
     assert graded[1]["correct"]["status"] == "graded"
+    assert graded[1]["correct"]["isolation"] == ISOLATION
     assert score(graded, "correct") == 10
     assert score(graded, "all_wrong") == 0
     assert score(graded, "partial") == 5
@@ -334,7 +345,7 @@ def test_robustness_outcomes(graded, name, expect, reason):
         assert r["status"] == "needs_attention" and reason in "; ".join(r["reasons"]), r["reasons"]
 
 
-@needs_isolation
+@needs_private_uid
 def test_fork_bomb_is_contained(graded):
     r = graded[1]["fork_bomb"]
     assert r["score"] == 5 and r["status"] == "needs_attention"

@@ -3,7 +3,6 @@ wire format's refusal of anything but plain data."""
 from __future__ import annotations
 
 import io
-import json
 import struct
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 from autograder import check
 from autograder import notebook as nbmod
 from autograder.compare import compare, plain
-from autograder.sandbox import _frame, decode_value
+from autograder.wire import decode_value, frame
 
 
 def test_close_diagnoses_transpose_sign_scale_shape_nan():
@@ -74,7 +73,7 @@ def test_wire_refuses_pickles_and_objects():
         decode_value({"__class__": "os.system"}, [])
     big = struct.pack("<Q", 1 << 40)
     with pytest.raises(ValueError):
-        _frame(bytearray(big), 1 << 20)
+        frame(bytearray(big), 1 << 20)
 
 
 def test_parse_wrong():
