@@ -131,9 +131,17 @@ def _accumulate(node: AccumulateGrad, g, given: set):
 
 
 def _add_grad(old: Tensor | None, g, owner: Tensor) -> Tensor:
+    """Accumulate g into a .grad: in place when the stored array allows it (as PyTorch does),
+    so a training loop that zeroes its grads allocates no new gradient arrays."""
     if old is None:
         return Tensor._make(g.copy(), owner._device)
-    new = old._data + g
+    a = old._data
+    if a.shape == g.shape and a.dtype == g.dtype and a.base is None \
+            and getattr(a.flags, "writeable", True):
+        a += g
+        old._vc[0] += 1
+        return old
+    new = a + g
     old._data = _np_asarray(new) if isinstance(new, _np_generic) else new
     return old
 
