@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)  ## open the course in JupyterLab
-	$(VENV)/bin/jupyter lab --notebook-dir=. --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root,)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 test: $(STAMP)  ## run the whole test suite
 	$(PY) -m pytest -q
