@@ -115,3 +115,13 @@ def eye_(tensor: Tensor) -> Tensor:
         n = min(tensor.shape)
         tensor._data[range(n), range(n)] = 1
     return tensor
+
+
+def default_weight_and_bias_(weight, bias=None) -> None:
+    """PyTorch's default init of Linear and Conv layers: kaiming_uniform_(a=sqrt(5)) for the
+    weight, which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)

@@ -1,7 +1,6 @@
 """Conv2d: a 2-d convolution layer."""
 from __future__ import annotations
 
-import math
 
 from ... import creation
 from ...errors import ShapeError
@@ -44,11 +43,7 @@ class Conv2d(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_weight_and_bias_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in (3, 4) or input._data.shape[-3] != self.in_channels:

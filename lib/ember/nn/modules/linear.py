@@ -1,7 +1,6 @@
 """Linear (fully connected) layers and Identity."""
 from __future__ import annotations
 
-import math
 
 from ... import creation
 from ...errors import ShapeError
@@ -39,10 +38,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.default_weight_and_bias_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         shape = input._data.shape
