@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +60,20 @@ def has_hidden(src: str) -> bool:
     return bool(_HID_BEGIN.search(src))
 
 
+_AST_LOCK = threading.RLock()
+
+
+def _ast_serialized(fn):
+    """Run `fn` under one lock: CPython 3.11 before 3.11.8 corrupts the ast module's state when
+    two threads parse at once ("AST constructor recursion depth mismatch"), and grading runs one
+    thread per submission."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with _AST_LOCK:
+            return fn(*args, **kwargs)
+    return wrapper
+
+
 def strip_expected(src: str) -> str:
     """Blank the lines of ### BEGIN EXPECTED ... ### END EXPECTED regions (line numbers kept)."""
     out, inside = [], False
@@ -93,6 +109,7 @@ class _StripExpected(ast.NodeTransformer):
         return node
 
 
+@_ast_serialized
 def student_version(src: str) -> str:
     """The test cell as it runs against a student's code: EXPECTED regions removed and the
     `expected` argument of every check call replaced by None."""
@@ -103,6 +120,7 @@ def student_version(src: str) -> str:
     return ast.unparse(tree)
 
 
+@_ast_serialized
 def hints(src: str) -> list[tuple[int, str | None]]:
     """(line, literal hint or None) of each check call, in source order."""
     out = []
@@ -119,6 +137,7 @@ def hints(src: str) -> list[tuple[int, str | None]]:
     return out
 
 
+@_ast_serialized
 def lint_test_cell(src: str) -> list[str]:
     """AUTHORING.md's rules for one test cell; returns problems (empty when fine)."""
     problems = []
