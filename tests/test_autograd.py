@@ -289,3 +289,16 @@ def test_reading_grad_of_non_leaf_warns():
     y.sum().backward()
     with pytest.warns(UserWarning, match="retain_grad"):
         assert y.grad is None
+
+
+def test_leaf_gradient_follows_data_replaced_after_first_backward():
+    """A leaf's AccumulateGrad outlives `.data = ...` (as model.double() does): later grads take
+    the leaf's new shape and dtype, not the ones it had when the node was made."""
+    w = ember.ones(3, requires_grad=True)
+    (w * 2).sum().backward()
+    w.data = ember.ones(2, 3, dtype=ember.float64)
+    w.grad = None
+    (w * 3).sum().backward()
+    assert w.grad.dtype == ember.float64 and tuple(w.grad.shape) == (2, 3)
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((2, 3), 3.0))
+    assert w.grad_fn is None and w._grad_node().output_shape == (2, 3)

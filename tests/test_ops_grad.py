@@ -21,6 +21,7 @@ UNARY = {
     "clamp": (lambda x: x.clamp(min=-0.3, max=0.4), None),
     "clamp_min": (lambda x: x.clamp(min=0), None),
     "pow_scalar": (lambda x: x ** 3, None),
+    "pow_two": (lambda x: x ** 2, None),
     "pow_half": (lambda x: x ** 0.5, 0.5),
     "rpow": (lambda x: 2.0 ** x, None),
     "square": (ember.square, None),
@@ -67,6 +68,7 @@ REDUCE = {
     "sum": lambda x: x.sum(),
     "sum_dim": lambda x: x.sum(dim=1),
     "sum_dims_keep": lambda x: x.sum(dim=(0, 2), keepdim=True),
+    "sum_all_keep": lambda x: x.sum(keepdim=True),
     "mean": lambda x: x.mean(),
     "mean_dim_keep": lambda x: x.mean(dim=-1, keepdim=True),
     "var": lambda x: x.var(),
@@ -121,6 +123,17 @@ def test_matmul_grad(shapes):
     a, b = rand64(*shapes[0], seed=6), rand64(*shapes[1], seed=7)
     assert np.allclose((a @ b).detach().numpy(), a.detach().numpy() @ b.detach().numpy())
     assert_grad_matches(lambda a, b: a @ b, a, b)
+
+
+def test_pow_exponent_grad_unchanged_by_later_edit_of_output():
+    """d(a**b)/db reads a**b: an in-place edit of the result afterwards must not leak into it."""
+    a, b = rand64(4, low=0.5, seed=4), rand64(4, seed=5)
+    y = a ** b
+    y.add_(1.0)
+    y.sum().backward()
+    a_, b_ = a.detach().numpy(), b.detach().numpy()
+    np.testing.assert_allclose(b.grad.numpy(), a_ ** b_ * np.log(a_), rtol=1e-12)
+    np.testing.assert_allclose(a.grad.numpy(), b_ * a_ ** (b_ - 1), rtol=1e-12)
 
 
 def test_index_assignment_grad():

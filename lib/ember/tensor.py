@@ -13,6 +13,9 @@ from .dtypes import DEFAULT_FLOAT, DType, as_dtype, from_numpy_dtype
 from .errors import AutogradError, DTypeError, ShapeError
 
 
+_new_object = object.__new__  # a tensor without __init__; bound once, as the lookup costs
+
+
 class Tensor:
     """A multi-dimensional array that can record the ops applied to it for backprop."""
 
@@ -41,7 +44,7 @@ class Tensor:
     @classmethod
     def _make(cls, data, device: Device = CPU, grad_fn=None) -> "Tensor":
         """Wrap an array without copying or checking (ember-internal fast path)."""
-        t = object.__new__(cls)
+        t = _new_object(cls)
         t._data = data
         t._device = device
         t._requires_grad = grad_fn is not None

@@ -20,18 +20,18 @@ def backward_order(root) -> list[Node]:
     engine runs them: newest first. A node is always created after the nodes it sends gradients
     to, so newest-first runs every node after all the nodes that send it a gradient."""
     roots = root if isinstance(root, (list, tuple)) else [root]
-    stack = [r._grad_node() if isinstance(r, Tensor) else r for r in roots]
-    seen = set()
     found = []
-    while stack:
-        node = stack.pop()
-        if node is None or node in seen:
-            continue
-        seen.add(node)
-        found.append(node)
+    seen = {None}  # an input without an edge counts as seen
+    for r in roots:
+        node = r._grad_node() if isinstance(r, Tensor) else r
+        if node not in seen:
+            seen.add(node)
+            found.append(node)
+    for node in found:  # grows while walked: a breadth-first search
         for child, _ in node.next_functions:
-            if child is not None and child not in seen:
-                stack.append(child)
+            if child not in seen:
+                seen.add(child)
+                found.append(child)
     found.sort(key=_seq_of, reverse=True)
     return found
 
@@ -96,13 +96,13 @@ def _run(roots, grads, retain_graph: bool, capture: dict | None = None):
         if not retain_graph:
             node.__dict__.clear()
             node._freed = True
-        for (nxt, _), ig, meta in zip(node.next_functions, in_grads, node._in_meta):
+        for (nxt, _), ig in zip(node.next_functions, in_grads):
             if nxt is None or ig is None:
                 continue
-            if ig.shape != meta[0]:
-                ig = unbroadcast(ig, meta[0])
-            if ig.dtype is not meta[1] and ig.dtype != meta[1]:
-                ig = ig.astype(meta[1])
+            if ig.shape != nxt.output_shape:
+                ig = unbroadcast(ig, nxt.output_shape)
+            if ig.dtype is not nxt.output_dtype and ig.dtype != nxt.output_dtype:
+                ig = ig.astype(nxt.output_dtype)
             prev = pending.get(nxt)
             pending[nxt] = ig if prev is None else prev + ig
     return captured
@@ -162,7 +162,9 @@ def _seed(t: Tensor, gradient, who: str):
                 f"{who}: grad can be implicitly created only for scalar outputs, but this tensor "
                 f"has shape {tuple(t.shape)}. Reduce it first (e.g. loss = out.sum()) or pass "
                 f"gradient= a tensor of the same shape")
-        return t.xp.ones(t._data.shape, dtype=t._data.dtype)
+        g = t.xp.empty(t._data.shape, dtype=t._data.dtype)
+        g.fill(1)  # xp.ones without its per-call overhead
+        return g
     g = gradient._data if isinstance(gradient, Tensor) else t.xp.asarray(gradient)
     if g.shape != t._data.shape:
         raise ShapeError(f"{who}: gradient has shape {tuple(g.shape)} but the output has shape "

@@ -31,8 +31,10 @@ class Op(Node):
     def apply(cls, *inputs, **attrs) -> Tensor:
         """Run the op on tensors (or plain Python numbers, which are constants) and, when grad
         is enabled and some input requires it, record the node that will run its backward."""
+        grad_mode = _state.enabled and cls.differentiable
+        recording = False
         device = None
-        arrays = []
+        arrays, edges = [], []
         for t in inputs:
             if isinstance(t, Tensor):
                 if device is None:
@@ -40,43 +42,33 @@ class Op(Node):
                 elif t._device is not device:
                     raise _mixed_devices(cls, device, t._device)
                 arrays.append(t._data)
+                if grad_mode and t._requires_grad:
+                    recording = True
+                    edges.append((t._grad_fn or t._grad_node(), 0))
+                    continue
             else:
                 arrays.append(t)
-        node = cls.__new__(cls)
-        out = node.forward(*arrays, **attrs)
+            edges.append(_NO_EDGE)
+        node = cls()
+        out = node.forward(*arrays, **attrs) if attrs else node.forward(*arrays)
         if isinstance(out, _np_generic):  # numpy reductions return scalars; keep 0-d arrays
             out = _np_asarray(out)
-        recording = False
-        if _state.enabled and cls.differentiable:
-            nexts, meta = [], []
-            for t in inputs:
-                if isinstance(t, Tensor):
-                    if t._requires_grad:
-                        recording = True
-                        nexts.append((t._grad_fn or t._grad_node(), 0))
-                        meta.append((t._data.shape, t._data.dtype))
-                        continue
-                nexts.append(_NO_EDGE)
-                meta.append(None)
         if not recording:
             return Tensor._make(out, device)
         result = Tensor._make(out, device, node)
-        node.next_functions = tuple(nexts)
-        node._in_meta = tuple(meta)
+        node.next_functions = tuple(edges)
         node.output_shape = out.shape
         node.output_dtype = out.dtype
         node._seq = next(_sequence)
-        node._freed = False
-        node._hooks = None
-        node._retained = None
-        saved = []
-        for i in cls.saves:
-            t = inputs[i]
-            if isinstance(t, Tensor):
-                saved.append((t._vc, t._vc[0], i))
+        if cls.saves:
+            saved = []
+            for i in cls.saves:
+                t = inputs[i]
+                if isinstance(t, Tensor):
+                    saved.append((t._vc, t._vc[0], i))
+            node._saved_versions = saved
         if cls.saves_output:
-            saved.append((result._vc, 0, -1))
-        node._saved_versions = saved
+            node._saved_versions = [*node._saved_versions, (result._vc, 0, -1)]
         return result
 
 
@@ -134,7 +126,7 @@ class BackwardCFunction(Node, FunctionCtx):
                 f"{self.fn_class.__name__}.backward returned {len(grads)} gradient(s) but forward "
                 f"took {n} input(s); return one gradient (or None) per forward input")
         out = []
-        for i, (g, (shape, dt)) in enumerate(zip(grads, self._in_meta)):
+        for i, g in enumerate(grads[:n]):
             if g is None or self.next_functions[i][0] is None:
                 out.append(None)
                 continue
@@ -190,8 +182,6 @@ class Function:
         node._device = out._device
         node.next_functions = tuple((a._grad_node(), 0) if isinstance(a, Tensor) else (None, 0)
                                     for a in args)
-        node._in_meta = tuple((a._data.shape, a._data.dtype) if isinstance(a, Tensor) else ((), None)
-                              for a in args)
         node.output_shape = out.shape
         node.output_dtype = out._data.dtype
         node._seq = next(_sequence)

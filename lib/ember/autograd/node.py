@@ -16,27 +16,27 @@ class Node:
     """One step of the backward pass. Subclasses: `Op` (built-in ops), `BackwardCFunction`
     (user `autograd.Function`s) and `AccumulateGrad` (leaves).
 
-    Graph fields live in slots; what a subclass saves for backward lives in `__dict__`, so
-    freeing a node after backward is one `__dict__.clear()`.
+    Graph fields live in slots; what backward needs (the values a subclass saves, the versions
+    they were saved at, hooks) lives in `__dict__`, so freeing a node after backward is one
+    `__dict__.clear()`. Fields most nodes never set are class defaults, not written per node.
     """
 
-    __slots__ = ("next_functions", "_in_meta", "_saved_versions", "output_shape", "output_dtype",
-                 "_seq", "_freed", "_hooks", "_retained", "_metadata", "__dict__", "__weakref__")
+    __slots__ = ("next_functions", "output_shape", "output_dtype", "_seq", "_metadata",
+                 "__dict__", "__weakref__")
     rule: str = ""  # the local gradient rule, for teaching widgets
     # next_functions: ((Node | None, output_index), ...), one per input
-    # _in_meta: ((shape, numpy dtype) | None, ...) of each input, to shape its gradient
+    # output_shape, output_dtype (numpy's): what the engine shapes and casts incoming grads to
     # _saved_versions: ((version_counter, version_at_save, input index or -1 for the output), ...)
+    _saved_versions: tuple = ()
+    _freed = False      # set once backward has dropped the saved values
+    _hooks = None       # list of register_hook functions
+    _retained = None    # weakrefs to the tensors whose .grad retain_grad() keeps
 
-    def _init_graph(self, next_functions=(), in_meta=(), output_shape=(), output_dtype=None):
+    def _init_graph(self, next_functions=(), output_shape=(), output_dtype=None):
         self.next_functions = next_functions
-        self._in_meta = in_meta
-        self._saved_versions = ()
         self.output_shape = output_shape
         self.output_dtype = output_dtype
         self._seq = next(_sequence)
-        self._freed = False
-        self._hooks = None
-        self._retained = None
 
     @classmethod
     def _backward_name(cls) -> str:
@@ -94,8 +94,17 @@ class AccumulateGrad(Node):
     rule = "leaf.grad += grad"
 
     def __init__(self, variable):
-        self._init_graph(output_shape=tuple(variable.shape), output_dtype=variable.dtype)
+        self.next_functions = ()
+        self._seq = next(_sequence)
         self.variable = variable
+
+    @property
+    def output_shape(self) -> tuple:
+        return self.variable._data.shape
+
+    @property
+    def output_dtype(self):
+        return self.variable._data.dtype
 
     def name(self) -> str:
         return "AccumulateGrad"

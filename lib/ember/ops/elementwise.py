@@ -1,6 +1,8 @@
 """Elementwise math: arithmetic with broadcasting, and the unary functions of neural nets."""
 from __future__ import annotations
 
+import operator
+
 from ..autograd.function import Op
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
@@ -65,19 +67,19 @@ class Pow(Op):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        self.out = a ** b
-        return self.out
+        return a ** b
 
     def backward(self, grad):
         a, b = self.a, self.b
         ga = None
         if self.needs(0):
-            ga = grad * (2 * a) if (type(b) in (int, float) and b == 2) else grad * b * a ** (b - 1)
+            # x**2, the common case: a + a is exactly 2a, and cheaper than a number times an array
+            ga = grad * (a + a) if (type(b) in (int, float) and b == 2) else grad * b * a ** (b - 1)
         gb = None
         if self.needs(1):
             xp = _xp(a, b)
             with xp.errstate(divide="ignore", invalid="ignore"):
-                gb = grad * self.out * xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), 0)
+                gb = grad * a ** b * xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), 0)
         return ga, gb
 
 
@@ -224,7 +226,8 @@ class Relu(Op):
         return self.out
 
     def backward(self, grad):
-        return (grad * (self.out > 0),)
+        # a mask of 0s and 1s in grad's dtype: numpy multiplies float by bool much more slowly
+        return (grad * (self.out > 0).astype(grad.dtype),)
 
 
 class Clamp(Op):
@@ -244,7 +247,7 @@ class Clamp(Op):
             mask = x >= self.lo
         if self.hi is not None:
             mask = (x <= self.hi) if mask is None else mask & (x <= self.hi)
-        return (grad if mask is None else grad * mask,)
+        return (grad if mask is None else grad * mask.astype(grad.dtype),)  # as in Relu
 
 
 class Sin(Op):
@@ -336,35 +339,33 @@ def square(x: Tensor) -> Tensor:
 
 
 def radd(a, b):
-    return add(b, a)
+    return apply_binary(Add, b, a, "add")
 
 
 def rmul(a, b):
-    return mul(b, a)
+    return apply_binary(Mul, b, a, "mul")
 
 
 def rsub(a, b):
-    return sub(b, a)
+    return apply_binary(Sub, b, a, "sub")
 
 
 def rdiv(a, b):
-    return div(b, a)
+    return apply_binary(Div, b, a, "div")
 
 
 def rpow(a, b):
-    return pow(b, a)
+    return apply_binary(Pow, b, a, "pow")
 
 
-def _inplace_op(op_cls, name):
-    ufunc = op_cls.ufunc
-
+def _inplace_op(op_cls, name, array_op):
     def method(self, other, *, alpha=1):
         if alpha != 1:
             other = other * alpha
         elif (not _state.enabled and isinstance(other, Tensor) and other._device is self._device
               and other._data.dtype == self._data.dtype):
             # the parameter-update fast path: w -= lr * grad under no_grad
-            getattr(self.xp, ufunc)(self._data, other._data, out=self._data)
+            array_op(self._data, other._data)
             self._vc[0] += 1
             return self
         return inplace(self, op_cls, (other,), name)
@@ -380,8 +381,9 @@ def relu_(x: Tensor) -> Tensor:
     return inplace(x, Relu, (), "relu_")
 
 
-add_, sub_, mul_, div_ = (_inplace_op(c, n) for c, n in
-                          ((Add, "add_"), (Sub, "sub_"), (Mul, "mul_"), (Div, "div_")))
+add_, sub_, mul_, div_ = (_inplace_op(c, n, f) for c, n, f in
+                          ((Add, "add_", operator.iadd), (Sub, "sub_", operator.isub),
+                           (Mul, "mul_", operator.imul), (Div, "div_", operator.itruediv)))
 
 
 def pow_(x: Tensor, e) -> Tensor:

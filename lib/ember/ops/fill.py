@@ -44,7 +44,11 @@ def _overwrite(x: Tensor, name: str, write, op_cls, others=(), **attrs) -> Tenso
 
 
 def zero_(x: Tensor) -> Tensor:
-    return _overwrite(x, "zero_", lambda a: a.fill(0), Fill, value=0)
+    if _state.enabled and x._requires_grad:
+        return inplace(x, Fill, (), "zero_", value=0)
+    x._data.fill(0)  # the optimizer's zero_grad path: nothing to record, nothing to check
+    x._vc[0] += 1
+    return x
 
 
 def fill_(x: Tensor, value) -> Tensor:

@@ -5,6 +5,7 @@ import builtins
 from collections import namedtuple
 
 from ..autograd.function import Op
+from ..backend import array_module_of
 from ..tensor import Tensor, _wrap_dim
 from .dispatch import to_tensor
 
@@ -18,14 +19,12 @@ def _axes(dim, ndim: int, op: str):
 
 def _expand(grad, shape, axes, keepdim):
     """A reduced gradient reshaped so it broadcasts against the input again."""
-    if axes is None:
-        return grad.reshape((1,) * len(shape)) if len(shape) else grad
-    if not keepdim:
-        keep = list(grad.shape)
-        for a in axes:
-            keep.insert(a, 1)
-        grad = grad.reshape(keep)
-    return grad
+    if axes is None or keepdim:  # one number, or dimensions kept: it broadcasts already
+        return grad
+    keep = list(grad.shape)
+    for a in axes:
+        keep.insert(a, 1)
+    return grad.reshape(keep)
 
 
 class Sum(Op):
@@ -88,11 +87,11 @@ class Extremum(Op):
 
 def _spread(grad, shape):
     """A (read-only) broadcast of grad to `shape`; a full array when grad is a single number."""
-    from ..backend import array_module_of
-    xp = array_module_of(grad)
     if grad.size == 1:
-        return xp.full(shape, grad.reshape(()), dtype=grad.dtype)
-    return xp.broadcast_to(grad, shape)
+        out = array_module_of(grad).empty(shape, dtype=grad.dtype)
+        out.fill(grad.reshape(()))  # xp.full without its per-call overhead
+        return out
+    return array_module_of(grad).broadcast_to(grad, shape)
 
 
 def _count(shape, axes):
