@@ -41,10 +41,11 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _make(cls, data, device: Device = CPU, grad_fn=None) -> "Tensor":
-        """Wrap an array without copying or checking (ember-internal fast path)."""
-        t = _new_object(cls)
+    @staticmethod
+    def _make(data, device: Device = CPU, grad_fn=None) -> "Tensor":
+        """Wrap an array without copying or checking (ember-internal fast path; a staticmethod,
+        as a classmethod would make a bound method on every call)."""
+        t = _new_object(Tensor)
         t._data = data
         t._device = device
         t._requires_grad = grad_fn is not None

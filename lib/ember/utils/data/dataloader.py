@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from ...backend import CPU
 from ...random import Generator, get_rng
 from ...tensor import Tensor
 from .collate import default_collate, default_convert
@@ -49,7 +50,7 @@ def _cpu_arrays(dataset) -> list | None:
     """The arrays of a TensorDataset on the CPU (not requiring grad), else None."""
     if type(dataset).__getitem__ is not TensorDataset.__getitem__:
         return None
-    if any(t.requires_grad or t.device.type != "cpu" for t in dataset.tensors):
+    if any(t._requires_grad or t._device is not CPU for t in dataset.tensors):
         return None
     return [t._data for t in dataset.tensors]
 
@@ -59,11 +60,12 @@ _CHUNK_BYTES = 1 << 20  # ~1 MiB of rows per indexing op (bigger buffers cost pa
 
 def _gather_epoch(arrays: list, batch_sampler: BatchSampler):
     """The fast path for an in-memory TensorDataset: rows for many batches are gathered (or, in
-    order, copied) by one indexing op per tensor into a fresh buffer, and batches are views of it.
+    order, copied) by one indexing op per tensor into a fresh buffer, and batches are views of it,
+    made by numpy's own iteration over a (batches, batch_size, ...) reshape of the buffer.
     Batches never share memory with the dataset, as with PyTorch's stacking collate."""
     idx, stop = batch_sampler._plan()
     b, make = batch_sampler.batch_size, Tensor._make
-    row_bytes = max(1, sum(a.nbytes // max(1, len(a)) for a in arrays))
+    row_bytes = sum([a.itemsize * a[:1].size for a in arrays]) or 1
     chunk = max(1, _CHUNK_BYTES // (row_bytes * b)) * b
     for c0 in range(0, stop, chunk):
         c1 = min(c0 + chunk, stop)
@@ -72,13 +74,11 @@ def _gather_epoch(arrays: list, batch_sampler: BatchSampler):
         else:
             rows = idx[c0:c1]
             bufs = [a[rows] for a in arrays]
-        if len(bufs) == 2:
-            x, y = bufs
-            for s in range(0, c1 - c0, b):
-                yield [make(x[s:s + b]), make(y[s:s + b])]
-        else:
-            for s in range(0, c1 - c0, b):
-                yield [make(buf[s:s + b]) for buf in bufs]
+        whole = (c1 - c0) // b * b
+        for batch in zip(*[map(make, buf[:whole].reshape(-1, b, *buf.shape[1:])) for buf in bufs]):
+            yield [*batch]
+        if whole < c1 - c0:
+            yield [make(buf[whole:]) for buf in bufs]
 
 
 class _Fetcher:
@@ -181,17 +181,23 @@ class DataLoader:
         return len(self.batch_sampler if self._auto_collation else self.sampler)
 
     def __iter__(self) -> Iterator:
-        base_seed = int(get_rng(self.generator).integers(2**62))
+        # drawn whether or not there are workers, as PyTorch does, so the order of samples from
+        # a seeded generator does not depend on num_workers
+        base_seed = int(get_rng(self.generator).bit_generator.random_raw() >> 2)
         if self._iterable:
             return self._iter_stream()
+        if (self.num_workers == 0 and self.collate_fn is default_collate
+                and type(self.batch_sampler) is BatchSampler
+                and hasattr(self.batch_sampler.sampler, "_indices")):
+            arrays = _cpu_arrays(self.dataset)
+            if arrays is not None:
+                return _gather_epoch(arrays, self.batch_sampler)
         batched = (self._auto_collation and self.collate_fn is default_collate
                    and _batched_indexer(self.dataset) is not None)
         fetch = _Fetcher(self.collate_fn, self._auto_collation, batched)
         if self.num_workers > 0:
             return self._iter_workers(fetch, base_seed)
-        if batched and isinstance(self.batch_sampler, BatchSampler):
-            if hasattr(self.batch_sampler.sampler, "_indices") and _cpu_arrays(self.dataset):
-                return _gather_epoch(_cpu_arrays(self.dataset), self.batch_sampler)
+        if batched and type(self.batch_sampler) is BatchSampler:
             return map(_batched_indexer(self.dataset), self.batch_sampler._index_batches())
         return self._iter_main(fetch)
 

@@ -137,7 +137,7 @@ class BatchSampler(Sampler):
         """This epoch's whole index array (None for a SequentialSampler: rows in order) and where
         batches stop; batch k is indices[k*b:(k+1)*b]. Needs a built-in sampler."""
         if type(self.sampler) is SequentialSampler:
-            idx, n = None, len(self.sampler)
+            idx, n = None, len(self.sampler.data_source)
         else:
             idx = self.sampler._indices()
             n = len(idx)
