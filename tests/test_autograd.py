@@ -302,3 +302,12 @@ def test_leaf_gradient_follows_data_replaced_after_first_backward():
     assert w.grad.dtype == ember.float64 and tuple(w.grad.shape) == (2, 3)
     np.testing.assert_array_equal(w.grad.numpy(), np.full((2, 3), 3.0))
     assert w.grad_fn is None and w._grad_node().output_shape == (2, 3)
+
+
+def test_gradients_of_broadcast_uses_that_do_not_broadcast_together():
+    """x (3, 1) feeds results of shapes (3, 4) and (2, 3, 5): each gradient is reduced to x's
+    shape before the two are added (they can't be added as they arrive)."""
+    x = rand64(3, 1, seed=7)
+    a, b = rand64(3, 4, seed=8, requires_grad=False), rand64(2, 3, 5, seed=9, requires_grad=False)
+    assert_grad_matches(lambda x: ((x + a) ** 2).sum() + ((x * 1 + b) ** 3).sum(), x)
+    assert_grad_matches(lambda x: (lambda h: (h + a).sum() + (h * b).sum())(x * 2), x)

@@ -5,13 +5,14 @@ Iterative (no recursion limit), so a graph thousands of ops deep is fine.
 """
 from __future__ import annotations
 
+from heapq import heappop, heappush
 from operator import attrgetter
 
-from numpy import asarray as _np_asarray, generic as _np_generic
+from numpy import asarray as _np_asarray, generic as _np_generic, ndarray as _ndarray
 
 from ..errors import AutogradError, DTypeError, ShapeError
 from ..tensor import Tensor
-from .grad_mode import no_grad
+from .grad_mode import _state, no_grad
 from .node import AccumulateGrad, Node, ensure_not_freed
 
 
@@ -60,31 +61,43 @@ def unbroadcast(grad, shape: tuple):
 def _run(roots, grads, retain_graph: bool, capture: dict | None = None):
     """Run backward from `roots` (nodes) seeded with `grads` (arrays).
 
+    Nodes wait in a heap, newest first, from the moment their first gradient arrives; by the time
+    one is popped, every node that sends it a gradient has run (senders are always newer), so it
+    runs once, on the sum of its gradients, summed over broadcast dimensions and cast to fit its
+    output when popped (or before two gradients are added).
+
     With `capture` (a set of nodes), gradients arriving at those nodes are returned instead of
     being accumulated into leaves (this is `autograd.grad`).
     """
-    order = backward_order(roots)
     pending: dict = {}
+    heap: list = []
     for node, g in zip(roots, grads):
-        pending[node] = g if node not in pending else pending[node] + g
+        if node in pending:
+            pending[node] = pending[node] + g
+        else:
+            pending[node] = g
+            heappush(heap, (-node._seq, node))
     captured = {}
     given = set()  # ids of arrays already stored as some leaf's .grad in this pass
-    for node in order:
-        g = pending.pop(node, None)
-        if g is None:
-            continue
-        if isinstance(g, _np_generic):  # numpy arithmetic on 0-d arrays returns scalars
-            g = _np_asarray(g)
-        if capture is not None and node in capture:
-            captured[node] = g
-            if node.__class__ is AccumulateGrad:
-                continue
-        if node._retained:
-            _retain(node, g)
+    while heap:
+        node = heappop(heap)[1]
+        g = pending.pop(node)
+        if g.__class__ is not _ndarray and isinstance(g, _np_generic):
+            g = _np_asarray(g)  # numpy arithmetic on 0-d arrays returns scalars
         if node.__class__ is AccumulateGrad:
             if capture is None:
                 _accumulate(node, g, given)
+            elif node in capture:
+                captured[node] = _conform(g, node.output_shape, node.output_dtype)
             continue
+        if g.shape != node.output_shape:  # a sum of gradients of broadcast uses: reduce it
+            g = unbroadcast(g, node.output_shape)
+        if g.dtype is not node.output_dtype and g.dtype != node.output_dtype:
+            g = g.astype(node.output_dtype)
+        if capture is not None and node in capture:
+            captured[node] = g
+        if node._retained:
+            _retain(node, g)
         if node._freed:
             ensure_not_freed(node)
         for counter, version, _ in node._saved_versions:
@@ -99,12 +112,13 @@ def _run(roots, grads, retain_graph: bool, capture: dict | None = None):
         for (nxt, _), ig in zip(node.next_functions, in_grads):
             if nxt is None or ig is None:
                 continue
-            if ig.shape != nxt.output_shape:
-                ig = unbroadcast(ig, nxt.output_shape)
-            if ig.dtype is not nxt.output_dtype and ig.dtype != nxt.output_dtype:
-                ig = ig.astype(nxt.output_dtype)
             prev = pending.get(nxt)
-            pending[nxt] = ig if prev is None else prev + ig
+            if prev is None:
+                pending[nxt] = ig
+                heappush(heap, (-nxt._seq, nxt))
+            else:  # shaped first: two broadcast uses need not broadcast against each other
+                shape, dtype = nxt.output_shape, nxt.output_dtype
+                pending[nxt] = _conform(prev, shape, dtype) + _conform(ig, shape, dtype)
     return captured
 
 
@@ -115,8 +129,20 @@ def _retain(node: Node, g):
             t._grad = _add_grad(t._grad, g, t)
 
 
+def _conform(g, shape: tuple, dtype):
+    """g summed over broadcast dimensions and cast, to fit an output of `shape` and `dtype`."""
+    if g.shape != shape:
+        g = unbroadcast(g, shape)
+    if g.dtype is not dtype and g.dtype != dtype:
+        g = g.astype(dtype)
+    return g
+
+
 def _accumulate(node: AccumulateGrad, g, given: set):
+    """Add a leaf's gradient into its `.grad`, shaped and cast to the leaf's data (which may have
+    been replaced since the node was made)."""
     leaf = node.variable
+    g = _conform(g, leaf._data.shape, leaf._data.dtype)
     if leaf._grad is None:
         # the engine may pass one array to several consumers: a leaf gets its own copy unless
         # the array is fresh, writable and not yet any other leaf's gradient
@@ -136,11 +162,14 @@ def _add_grad(old: Tensor | None, g, owner: Tensor) -> Tensor:
     if old is None:
         return Tensor._make(g.copy(), owner._device)
     a = old._data
-    if a.shape == g.shape and a.dtype == g.dtype and a.base is None \
-            and getattr(a.flags, "writeable", True):
-        a += g
-        old._vc[0] += 1
-        return old
+    if a.base is None and a.shape == g.shape and a.dtype == g.dtype:
+        try:
+            a += g
+        except ValueError:  # a read-only array (numpy's flag): replace it below
+            pass
+        else:
+            old._vc[0] += 1
+            return old
     new = a + g
     old._data = _np_asarray(new) if isinstance(new, _np_generic) else new
     return old
@@ -162,8 +191,8 @@ def _seed(t: Tensor, gradient, who: str):
                 f"{who}: grad can be implicitly created only for scalar outputs, but this tensor "
                 f"has shape {tuple(t.shape)}. Reduce it first (e.g. loss = out.sum()) or pass "
                 f"gradient= a tensor of the same shape")
-        g = t.xp.empty(t._data.shape, dtype=t._data.dtype)
-        g.fill(1)  # xp.ones without its per-call overhead
+        g = t._data.copy()  # a one-element array of t's dtype and device, the cheapest way
+        g.fill(1)
         return g
     g = gradient._data if isinstance(gradient, Tensor) else t.xp.asarray(gradient)
     if g.shape != t._data.shape:
@@ -183,17 +212,20 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None,
                             "grad_fn: nothing in its computation requires grad. Did you create "
                             "the parameters with requires_grad=True, or compute it under no_grad()?")
     g = _seed(tensor, gradient, "backward")
-    with no_grad():
-        if inputs is not None:
-            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-            got = _run([tensor._grad_node()], [g], bool(retain_graph),
-                       capture={t._grad_node() for t in inputs})
-            for t in inputs:
-                ga = got.get(t._grad_node())
-                if ga is not None:
-                    t._grad = _add_grad(t._grad, ga, t)
+    enabled, _state.enabled = _state.enabled, False  # as no_grad(), without its cost per call
+    try:
+        if inputs is None:
+            _run([tensor._grad_node()], [g], bool(retain_graph))
             return
-        _run([tensor._grad_node()], [g], bool(retain_graph))
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        got = _run([tensor._grad_node()], [g], bool(retain_graph),
+                   capture={t._grad_node() for t in inputs})
+        for t in inputs:
+            ga = got.get(t._grad_node())
+            if ga is not None:
+                t._grad = _add_grad(t._grad, ga, t)
+    finally:
+        _state.enabled = enabled
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,

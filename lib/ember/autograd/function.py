@@ -6,7 +6,7 @@ students writing their own differentiable functions on tensors.
 """
 from __future__ import annotations
 
-from numpy import asarray as _np_asarray, generic as _np_generic
+from numpy import asarray as _np_asarray, generic as _np_generic, ndarray as _ndarray
 
 from ..errors import AutogradError, DeviceError, DTypeError
 from ..tensor import Tensor
@@ -36,11 +36,11 @@ class Op(Node):
         device = None
         arrays, edges = [], []
         for t in inputs:
-            if isinstance(t, Tensor):
-                if device is None:
+            if t.__class__ is Tensor or isinstance(t, Tensor):  # the first test is the cheap one
+                if t._device is not device:
+                    if device is not None:
+                        raise _mixed_devices(cls, device, t._device)
                     device = t._device
-                elif t._device is not device:
-                    raise _mixed_devices(cls, device, t._device)
                 arrays.append(t._data)
                 if grad_mode and t._requires_grad:
                     recording = True
@@ -51,8 +51,8 @@ class Op(Node):
             edges.append(_NO_EDGE)
         node = cls()
         out = node.forward(*arrays, **attrs) if attrs else node.forward(*arrays)
-        if isinstance(out, _np_generic):  # numpy reductions return scalars; keep 0-d arrays
-            out = _np_asarray(out)
+        if out.__class__ is not _ndarray and isinstance(out, _np_generic):
+            out = _np_asarray(out)  # numpy reductions return scalars; keep 0-d arrays
         if not recording:
             return Tensor._make(out, device)
         result = Tensor._make(out, device, node)
@@ -73,6 +73,7 @@ class Op(Node):
 
 
 _NO_EDGE = (None, 0)
+_new_node = object.__new__  # an op's node without __init__ (ops define none)
 
 
 def _mixed_devices(cls, a, b) -> DeviceError:

@@ -59,18 +59,18 @@ def _weak_scalar(t: Tensor, x) -> bool:
     return (type(x) is float and kind == "f") or (type(x) is int and kind in "fiu")
 
 
-def _ready(a, b) -> bool:
-    """Operands numpy combines as they are, exactly as PyTorch would: two tensors of one device
-    and dtype, or a tensor and a number that keeps its dtype (it stays a constant of the op)."""
+def apply_binary(op_cls, a, b, name: str) -> Tensor:
+    """Apply a two-input op after PyTorch's promotion, skipped when the operands are ready as they
+    are: two tensors of one device and dtype, or a tensor and a number that keeps its dtype
+    (the number stays a constant of the op)."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
-            return a._device is b._device and a._data.dtype == b._data.dtype
-        return _weak_scalar(a, b)
-    return isinstance(b, Tensor) and _weak_scalar(b, a)
-
-
-def apply_binary(op_cls, a, b, name: str) -> Tensor:
-    if not _ready(a, b):
+            ready = a._device is b._device and a._data.dtype == b._data.dtype
+        else:
+            ready = _weak_scalar(a, b)
+    else:
+        ready = isinstance(b, Tensor) and _weak_scalar(b, a)
+    if not ready:
         a, b = binary_operands(a, b, name)
     try:
         return op_cls.apply(a, b)

@@ -338,14 +338,6 @@ def square(x: Tensor) -> Tensor:
     return mul(x, x)
 
 
-def radd(a, b):
-    return apply_binary(Add, b, a, "add")
-
-
-def rmul(a, b):
-    return apply_binary(Mul, b, a, "mul")
-
-
 def rsub(a, b):
     return apply_binary(Sub, b, a, "sub")
 
@@ -391,8 +383,8 @@ def pow_(x: Tensor, e) -> Tensor:
 
 
 METHODS = {
-    "__add__": add, "__radd__": radd, "__sub__": sub, "__rsub__": rsub,
-    "__mul__": mul, "__rmul__": rmul, "__truediv__": div, "__rtruediv__": rdiv,
+    "__add__": add, "__radd__": add, "__sub__": sub, "__rsub__": rsub,
+    "__mul__": mul, "__rmul__": mul, "__truediv__": div, "__rtruediv__": rdiv,
     "__pow__": pow, "__rpow__": rpow, "__mod__": remainder,
     "__rmod__": lambda a, b: remainder(b, a), "__floordiv__": floor_divide,
     "__rfloordiv__": lambda a, b: floor_divide(b, a), "remainder": remainder,

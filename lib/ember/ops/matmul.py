@@ -19,8 +19,9 @@ class MatMul(Op):
     def backward(self, grad):
         a, b = self.a, self.b
         if a.ndim == 2 and b.ndim == 2:
-            return (grad.dot(b.T) if self.needs(0) else None,
-                    a.T.dot(grad) if self.needs(1) else None)
+            (to_a, _), (to_b, _) = self.next_functions  # what needs(0) and needs(1) read
+            return (None if to_a is None else grad.dot(b.T),
+                    None if to_b is None else a.T.dot(grad))
         # 1-d operands are treated as a row (a) or a column (b) vector, as numpy and PyTorch do
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -68,10 +69,14 @@ def _matmul_error(a: Tensor, b: Tensor) -> ShapeError:
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
     """Product of two matrices (2-d only, like torch.mm)."""
-    if a._data.ndim != 2 or b._data.ndim != 2:
+    if not (isinstance(b, Tensor) and a._data.ndim == 2 and b._data.ndim == 2):
         raise ShapeError(f"mm: expects two 2-d matrices, got shapes {tuple(a.shape)} and "
-                         f"{tuple(b.shape)}; use matmul (@) for vectors or batches")
-    return matmul(a, b)
+                         f"{tuple(getattr(b, 'shape', ()))}; use matmul (@) for vectors or batches")
+    if a._data.dtype != b._data.dtype or a._device is not b._device:
+        return matmul(a, b)
+    if a._data.shape[1] != b._data.shape[0]:
+        raise _matmul_error(a, b)
+    return MatMul.apply(a, b)
 
 
 def bmm(a: Tensor, b: Tensor) -> Tensor:
