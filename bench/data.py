@@ -61,7 +61,7 @@ def make(N: int, D: int, B: int, shuffle: bool):
 
 def main() -> dict:
     ratios = {}
-    cases = [((1797, 64, 64), 200), ((60000, 784, 64), 10), ((10000, 2, 32), 100)]
+    cases = [((1797, 64, 64), 2000), ((60000, 784, 64), 20), ((10000, 2, 32), 400)]
     for (N, D, B), repeats in cases:
         for shuffle in (True, False):
             cands, per_sample = make(N, D, B, shuffle)

@@ -50,35 +50,41 @@ def _cpu_arrays(dataset) -> list | None:
     """The arrays of a TensorDataset on the CPU (not requiring grad), else None."""
     if type(dataset).__getitem__ is not TensorDataset.__getitem__:
         return None
-    if any(t._requires_grad or t._device is not CPU for t in dataset.tensors):
-        return None
-    return [t._data for t in dataset.tensors]
+    arrays = []
+    for t in dataset.tensors:
+        if t._requires_grad or t._device is not CPU:
+            return None
+        arrays.append(t._data)
+    return arrays
 
 
 _CHUNK_BYTES = 1 << 20  # ~1 MiB of rows per indexing op (bigger buffers cost page faults)
 
 
 def _gather_epoch(arrays: list, batch_sampler: BatchSampler):
-    """The fast path for an in-memory TensorDataset: rows for many batches are gathered (or, in
-    order, copied) by one indexing op per tensor into a fresh buffer, and batches are views of it,
-    made by numpy's own iteration over a (batches, batch_size, ...) reshape of the buffer.
+    """The fast path for an in-memory TensorDataset: the rows of many batches are copied (in
+    order) or gathered (shuffled) by one indexing op per tensor into a fresh buffer shaped
+    (batches, batch_size, ...), and numpy's own iteration over it cuts the batches, as views.
     Batches never share memory with the dataset, as with PyTorch's stacking collate."""
     idx, stop = batch_sampler._plan()
     b, make = batch_sampler.batch_size, Tensor._make
-    row_bytes = sum([a.itemsize * a[:1].size for a in arrays]) or 1
-    chunk = max(1, _CHUNK_BYTES // (row_bytes * b)) * b
+    chunk = max(1, _CHUNK_BYTES // (b * sum([abs(a.strides[0]) for a in arrays]) or 1)) * b
     for c0 in range(0, stop, chunk):
         c1 = min(c0 + chunk, stop)
+        whole = c0 + (c1 - c0) // b * b
         if idx is None:
-            bufs = [a[c0:c1].copy() for a in arrays]
+            bufs = [a[c0:whole].reshape(-1, b, *a.shape[1:]).copy() for a in arrays]
         else:
-            rows = idx[c0:c1]
+            rows = idx[c0:whole].reshape(-1, b)
             bufs = [a[rows] for a in arrays]
-        whole = (c1 - c0) // b * b
-        for batch in zip(*[map(make, buf[:whole].reshape(-1, b, *buf.shape[1:])) for buf in bufs]):
-            yield [*batch]
-        if whole < c1 - c0:
-            yield [make(buf[whole:]) for buf in bufs]
+        if len(bufs) == 2:  # (inputs, targets), the common case, without a list per batch
+            for x, y in zip(map(make, bufs[0]), map(make, bufs[1])):
+                yield [x, y]
+        else:
+            for batch in zip(*[map(make, buf) for buf in bufs]):
+                yield [*batch]
+        if whole < c1:
+            yield [make(a[whole:c1].copy() if idx is None else a[idx[whole:c1]]) for a in arrays]
 
 
 class _Fetcher:
