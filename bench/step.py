@@ -3,6 +3,9 @@
     python bench/step.py
 
 Targets (issue 2): ember <= 1.3x numpy at the lecture size (64x1000x100x10), <= 3x at 8x32x32x4.
+For scale, a bare pure-Python autograd (bench/bare_autograd.py: the same ops and engine shape as
+ember, none of its checks) runs in the same loop: the floor for eager autograd in Python here.
+The three are first checked to make the same update from the same weights.
 """
 from __future__ import annotations
 
@@ -13,17 +16,19 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 sys.path.insert(0, os.path.dirname(__file__))
+import bare_autograd  # noqa: E402
 import ember  # noqa: E402
 from timing import compare, report  # noqa: E402
 
 
-def make_steps(N: int, D: int, H: int, O: int, lr: float = 1e-6):
+def _data(N: int, D: int, H: int, O: int):
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((N, D)).astype(np.float32)
-    y = rng.standard_normal((N, O)).astype(np.float32)
-    w1_init = rng.standard_normal((D, H)).astype(np.float32)
-    w2_init = rng.standard_normal((H, O)).astype(np.float32)
+    return tuple(rng.standard_normal(s).astype(np.float32) for s in ((N, D), (N, O), (D, H), (H, O)))
 
+
+def make_steps(N: int, D: int, H: int, O: int, lr: float = 1e-6):
+    """numpy_step, ember_step; each has .weights() -> (w1, w2) as numpy arrays."""
+    x, y, w1_init, w2_init = _data(N, D, H, O)
     nw = {"w1": w1_init.copy(), "w2": w2_init.copy()}
 
     def numpy_step():
@@ -54,15 +59,30 @@ def make_steps(N: int, D: int, H: int, O: int, lr: float = 1e-6):
             w1.grad.zero_()
             w2.grad.zero_()
 
+    numpy_step.weights = lambda: (nw["w1"], nw["w2"])
+    ember_step.weights = lambda: (w1.detach().numpy(), w2.detach().numpy())
     return numpy_step, ember_step
+
+
+def check_same_update(N: int, D: int, H: int, O: int, lr: float = 1e-4) -> None:
+    """Two steps of each implementation from the same weights land on the same weights."""
+    numpy_step, ember_step = make_steps(N, D, H, O, lr)
+    bare_step, bare_weights = bare_autograd.make_step(*_data(N, D, H, O), lr)
+    for step in (numpy_step, ember_step, bare_step, numpy_step, ember_step, bare_step):
+        step()
+    for got in (ember_step.weights(), bare_weights()):
+        for a, b in zip(numpy_step.weights(), got):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * np.abs(a).max())
 
 
 def main() -> dict:
     ratios = {}
     for (N, D, H, O), repeats in (((64, 1000, 100, 10), 300), ((8, 32, 32, 4), 3000)):
+        check_same_update(N, D, H, O)
         numpy_step, ember_step = make_steps(N, D, H, O)
-        med = compare({"numpy manual backprop": numpy_step, "ember autograd": ember_step},
-                      repeats=repeats)
+        bare_step, _ = bare_autograd.make_step(*_data(N, D, H, O), 1e-6)
+        med = compare({"numpy manual backprop": numpy_step, "ember autograd": ember_step,
+                       "bare Python autograd": bare_step}, repeats=repeats)
         report(f"two-layer net step, N,D,H,O = {N},{D},{H},{O} (median of {repeats})", med,
                "numpy manual backprop")
         ratios[(N, D, H, O)] = med["ember autograd"] / med["numpy manual backprop"]
