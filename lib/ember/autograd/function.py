@@ -73,7 +73,6 @@ class Op(Node):
 
 
 _NO_EDGE = (None, 0)
-_new_node = object.__new__  # an op's node without __init__ (ops define none)
 
 
 def _mixed_devices(cls, a, b) -> DeviceError:

@@ -69,9 +69,11 @@ def _matmul_error(a: Tensor, b: Tensor) -> ShapeError:
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
     """Product of two matrices (2-d only, like torch.mm)."""
-    if not (isinstance(b, Tensor) and a._data.ndim == 2 and b._data.ndim == 2):
+    if not isinstance(b, Tensor):
+        raise TypeError(f"mm: the second argument must be a Tensor, got {type(b).__name__}")
+    if a._data.ndim != 2 or b._data.ndim != 2:
         raise ShapeError(f"mm: expects two 2-d matrices, got shapes {tuple(a.shape)} and "
-                         f"{tuple(getattr(b, 'shape', ()))}; use matmul (@) for vectors or batches")
+                         f"{tuple(b.shape)}; use matmul (@) for vectors or batches")
     if a._data.dtype != b._data.dtype or a._device is not b._device:
         return matmul(a, b)
     if a._data.shape[1] != b._data.shape[0]:
