@@ -84,18 +84,13 @@ def _run(roots, grads, retain_graph: bool, capture: dict | None = None):
         g = pending.pop(node)
         if g.__class__ is not _ndarray and isinstance(g, _np_generic):
             g = _np_asarray(g)  # numpy arithmetic on 0-d arrays returns scalars
+        g = _conform(g, node.output_shape, node.output_dtype)
+        if capture is not None and node in capture:
+            captured[node] = g
         if node.__class__ is AccumulateGrad:
             if capture is None:
                 _accumulate(node, g, given)
-            elif node in capture:
-                captured[node] = _conform(g, node.output_shape, node.output_dtype)
             continue
-        if g.shape != node.output_shape:  # a sum of gradients of broadcast uses: reduce it
-            g = unbroadcast(g, node.output_shape)
-        if g.dtype is not node.output_dtype and g.dtype != node.output_dtype:
-            g = g.astype(node.output_dtype)
-        if capture is not None and node in capture:
-            captured[node] = g
         if node._retained:
             _retain(node, g)
         if node._freed:
@@ -139,10 +134,7 @@ def _conform(g, shape: tuple, dtype):
 
 
 def _accumulate(node: AccumulateGrad, g, given: set):
-    """Add a leaf's gradient into its `.grad`, shaped and cast to the leaf's data (which may have
-    been replaced since the node was made)."""
     leaf = node.variable
-    g = _conform(g, leaf._data.shape, leaf._data.dtype)
     if leaf._grad is None:
         # the engine may pass one array to several consumers: a leaf gets its own copy unless
         # the array is fresh, writable and not yet any other leaf's gradient
