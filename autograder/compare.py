@@ -73,6 +73,18 @@ def _is_num(v) -> bool:
         isinstance(v, np.ndarray) and v.dtype.kind in "iufc")
 
 
+def _compare_dicts(got, expected: dict, where: str, compare) -> tuple[bool, str]:
+    """(ok, message) for dicts: the same keys, and `compare(got_value, expected_value, where)`
+    passing for each, in the expected dict's order."""
+    if not isinstance(got, dict) or set(got) != set(expected):
+        return False, f"{where}: expected a dict with keys {sorted(expected)}"
+    for k in expected:
+        ok, msg = compare(got[k], expected[k], f"{where}[{k!r}]")
+        if not ok:
+            return ok, msg
+    return True, ""
+
+
 def compare_close(got, expected, rtol=1e-5, atol=1e-8, show_values=True, where="result"):
     """(ok, message) for check.close on plain data."""
     if isinstance(expected, (tuple, list)):
@@ -86,13 +98,8 @@ def compare_close(got, expected, rtol=1e-5, atol=1e-8, show_values=True, where="
                 return ok, msg
         return True, ""
     if isinstance(expected, dict):
-        if not isinstance(got, dict) or set(got) != set(expected):
-            return False, f"{where}: expected a dict with keys {sorted(expected)}"
-        for k in expected:
-            ok, msg = compare_close(got[k], expected[k], rtol, atol, show_values, f"{where}[{k!r}]")
-            if not ok:
-                return ok, msg
-        return True, ""
+        return _compare_dicts(got, expected, where,
+                              lambda g, e, w: compare_close(g, e, rtol, atol, show_values, w))
     if isinstance(expected, bool) or (isinstance(expected, np.ndarray) and expected.dtype.kind == "b"):
         return compare_equal(got, expected, show_values, where)
     if not _is_num(expected):
@@ -167,13 +174,8 @@ def compare_equal(got, expected, show_values=True, where="result"):
                 return ok, msg
         return True, ""
     if isinstance(expected, dict):
-        if not isinstance(got, dict) or set(got) != set(expected):
-            return False, f"{where}: expected a dict with keys {sorted(expected)}"
-        for k in expected:
-            ok, msg = compare_equal(got[k], expected[k], show_values, f"{where}[{k!r}]")
-            if not ok:
-                return ok, msg
-        return True, ""
+        return _compare_dicts(got, expected, where,
+                              lambda g, e, w: compare_equal(g, e, show_values, w))
     if isinstance(expected, np.ndarray) or isinstance(got, np.ndarray):
         if not isinstance(got, np.ndarray) or not isinstance(expected, np.ndarray):
             if isinstance(got, np.ndarray) and got.ndim == 0 and not isinstance(expected, (str, type(None))):

@@ -33,6 +33,17 @@ def test_equal_is_strict_about_types():
     assert not compare("equal", [1, 2], [1, 2, 3])[0]
 
 
+def test_dicts_compare_key_by_key_and_name_the_key():
+    e = {"w": np.ones(2), "b": 0.5}
+    for kind in ("close", "equal"):
+        assert compare(kind, {"b": 0.5, "w": np.ones(2)}, e)[0]
+        ok, msg = compare(kind, {"w": np.ones(2)}, e)
+        assert not ok and "keys ['b', 'w']" in msg
+        ok, msg = compare(kind, {"w": np.ones(2), "b": 0.25}, e)
+        assert not ok and "['b']" in msg
+    assert "result['w']: values differ" in compare("close", {"w": -np.ones(2), "b": 0.5}, e)[1]
+
+
 def test_local_check_raises_helpful_assertion():
     with pytest.raises(AssertionError, match="transposed.*\n.*|transposed"):
         check.close(np.ones((2, 3)), np.ones((3, 2)), hint="x @ W")
