@@ -68,7 +68,8 @@ def _gather_epoch(arrays: list, batch_sampler: BatchSampler):
     Batches never share memory with the dataset, as with PyTorch's stacking collate."""
     idx, stop = batch_sampler._plan()
     b, make = batch_sampler.batch_size, Tensor._make
-    chunk = max(1, _CHUNK_BYTES // (b * sum([abs(a.strides[0]) for a in arrays]) or 1)) * b
+    row_bytes = sum([abs(a.strides[0]) for a in arrays]) or 1
+    chunk = max(1, _CHUNK_BYTES // (row_bytes * b)) * b  # whole batches per chunk
     for c0 in range(0, stop, chunk):
         c1 = min(c0 + chunk, stop)
         whole = c0 + (c1 - c0) // b * b
