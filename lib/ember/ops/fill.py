@@ -10,7 +10,7 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import _state
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .dispatch import check_inplace, inplace, to_tensor
+from .dispatch import inplace, to_tensor
 
 
 class Fill(Op):
@@ -35,20 +35,19 @@ class CopyFrom(Op):
 
 
 def _overwrite(x: Tensor, name: str, write, op_cls, others=(), **attrs) -> Tensor:
-    if _state.enabled and (x._requires_grad or any(o._requires_grad for o in others)):
+    if _state.enabled and (x._requires_grad or others and any(o._requires_grad for o in others)):
         return inplace(x, op_cls, others, name, **attrs)
-    check_inplace(x, name, False)
-    write(x._data)
+    write(x._data)  # nothing recorded, so nothing for check_inplace to refuse
     x._vc[0] += 1
     return x
+
+
+def _fill_zero(a):
+    a.fill(0)
 
 
 def zero_(x: Tensor) -> Tensor:
-    if _state.enabled and x._requires_grad:
-        return inplace(x, Fill, (), "zero_", value=0)
-    x._data.fill(0)  # the optimizer's zero_grad path: nothing to record, nothing to check
-    x._vc[0] += 1
-    return x
+    return _overwrite(x, "zero_", _fill_zero, Fill, value=0)
 
 
 def fill_(x: Tensor, value) -> Tensor:
