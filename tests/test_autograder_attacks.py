@@ -175,7 +175,8 @@ def build_students(root: Path) -> dict:
     S["edit_tests"] = "EDIT_TESTS"
     S["delete_tests"] = "DELETE_TESTS"
     S["read_solution"] = read_solution(course)
-    S["write_gradebook"] = write_gradebook(course)
+    if ISOLATION != "none":  # without isolation it would succeed, and break grading for the rest
+        S["write_gradebook"] = write_gradebook(course)
     S["hidden_leak"] = dict(WRONG, linear_answer=textwrap.dedent("""
         def linear(x, W, b):
             import gc
@@ -294,7 +295,7 @@ def test_warnings_on_stderr_do_not_fail(graded):
 
 NO_CREDIT = ["patch_numpy", "patch_check_helpers", "forward_expected", "patch_builtins", "input_transformer",
              "cell_magics", "magic_cell", "fake_results", "liar_objects", "seed_tampering", "edit_tests",
-             "delete_tests", "hidden_leak", "write_gradebook"]
+             "delete_tests", "hidden_leak"]
 
 
 @pytest.mark.parametrize("name", NO_CREDIT)
@@ -310,6 +311,7 @@ def test_reading_the_solution_from_disk_fails(graded):
 @needs_isolation
 def test_gradebook_and_grade_files_cannot_be_written(graded):
     root, results = graded
+    assert score(graded, "write_gradebook") == 0, by_test(graded, "write_gradebook")
     assert (root / "gradebook.db").read_bytes()[:15] == b"SQLite format 3"
     r = json.loads((root / "autograded" / "write_gradebook" / A / "ember-result.json").read_text())
     assert r["score"] == 0
