@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import ast
-import functools
+import gc
 import json
 import re
 import threading
@@ -60,18 +60,23 @@ def has_hidden(src: str) -> bool:
     return bool(_HID_BEGIN.search(src))
 
 
-_AST_LOCK = threading.RLock()
+_AST_LOCK = threading.Lock()
 
 
-def _ast_serialized(fn):
-    """Run `fn` under one lock: CPython 3.11 before 3.11.8 corrupts the ast module's state when
-    two threads parse at once ("AST constructor recursion depth mismatch"), and grading runs one
-    thread per submission."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with _AST_LOCK:
-            return fn(*args, **kwargs)
-    return wrapper
+def _parse(src: str) -> ast.Module:
+    """ast.parse, safe in a grading thread. CPython 3.11 keeps one AST recursion counter per
+    interpreter: a parse that starts while another is being built (in another thread, or in a
+    garbage-collector finalizer that formats a traceback) makes the outer one fail with
+    "SystemError: AST constructor recursion depth mismatch". Our parses take a lock, and the
+    collector is off while the tree is built, so no Python code can run in the middle of one."""
+    with _AST_LOCK:
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return ast.parse(src)
+        finally:
+            if collecting:
+                gc.enable()
 
 
 def strip_expected(src: str) -> str:
@@ -109,23 +114,21 @@ class _StripExpected(ast.NodeTransformer):
         return node
 
 
-@_ast_serialized
 def student_version(src: str) -> str:
     """The test cell as it runs against a student's code: EXPECTED regions removed and the
     `expected` argument of every check call replaced by None."""
-    tree = ast.parse(strip_expected(src))
+    tree = _parse(strip_expected(src))
     t = _StripExpected()
     t.calls = set(_check_calls(tree))
     tree = ast.fix_missing_locations(t.visit(tree))
     return ast.unparse(tree)
 
 
-@_ast_serialized
 def hints(src: str) -> list[tuple[int, str | None]]:
     """(line, literal hint or None) of each check call, in source order."""
     out = []
     try:
-        tree = ast.parse(src)
+        tree = _parse(src)
     except SyntaxError:
         return out
     for call in sorted(_check_calls(tree), key=lambda c: (c.lineno, c.col_offset)):
@@ -137,12 +140,11 @@ def hints(src: str) -> list[tuple[int, str | None]]:
     return out
 
 
-@_ast_serialized
 def lint_test_cell(src: str) -> list[str]:
     """AUTHORING.md's rules for one test cell; returns problems (empty when fine)."""
     problems = []
     try:
-        tree = ast.parse(src)
+        tree = _parse(src)
     except SyntaxError as e:
         return [f"syntax error: {e}"]
     calls = list(_check_calls(tree))
@@ -154,7 +156,7 @@ def lint_test_cell(src: str) -> list[str]:
         problems.append("magics are not allowed in test cells")
     # names assigned outside EXPECTED regions
     try:
-        outer = ast.parse(strip_expected(src))
+        outer = _parse(strip_expected(src))
     except SyntaxError as e:
         return problems + [f"syntax error once EXPECTED regions are removed: {e}"]
     assigned = set()

@@ -72,6 +72,37 @@ def test_student_version_strips_expected():
     assert nbmod.lint_test_cell("assert f(1) == 3\n")
 
 
+def test_cell_parsing_survives_a_parse_inside_the_garbage_collector():
+    """CI saw "AST constructor recursion depth mismatch" from a grading thread: on CPython 3.11 a
+    parse started while another tree is being built (here: from a collector callback, as a
+    finalizer that formats a traceback would) breaks the outer parse."""
+    import ast
+    import gc
+    calls = []
+
+    def parse_during_collection(phase, info):
+        if phase == "start":
+            calls.append(phase)
+            ast.parse("a + b * c")
+
+    src = "from autograder import check\n" + "".join(f"check.close(f({i}), g(h({i})))\n" for i in range(300))
+    threshold = gc.get_threshold()
+    gc.callbacks.append(parse_during_collection)
+    gc.set_threshold(50)
+    try:
+        try:
+            ast.parse(src)
+        except SystemError:
+            pass
+        assert calls, "the collector never ran during a parse: this test no longer tests anything"
+        out = nbmod.student_version(src)
+        assert [hint for _, hint in nbmod.hints(src)] == [None] * 300
+    finally:
+        gc.callbacks.remove(parse_during_collection)
+        gc.set_threshold(*threshold)
+    assert out.count("check.close(") == 300
+
+
 def test_wire_refuses_pickles_and_objects():
     buf = io.BytesIO()
     np.save(buf, np.array([1, None], dtype=object), allow_pickle=True)
