@@ -13,7 +13,8 @@ import nbformat
 from . import notebook as nbmod
 from .compare import compare
 from .course import course_root, data_files, source_notebook
-from .sandbox import IS_ROOT, Limits, isolation_mode, run_steps, uid_isolation_works
+from .sandbox import (IS_ROOT, Limits, isolation_mode, run_steps, uid_isolation_problem,
+                      uid_isolation_works)
 
 RESULT_FILE = "ember-result.json"
 
@@ -216,7 +217,7 @@ def security_warnings(root: Path) -> list[str]:
                      "your own user (it can read the course directory); grade as root (CI does) or allow "
                      "unprivileged user namespaces (see autograder/README.md, security model)")
     elif not uid_isolation_works():
-        w.append("private uids do not work here: student code runs as root")
+        w.append(f"private uids do not work here, so student code runs as root: {uid_isolation_problem()}")
     else:
         p = Path(root).resolve()
         blocked = False

@@ -109,6 +109,7 @@ class _UidPool:
 
 UIDS = _UidPool()
 _UID_OK: bool | None = None
+_UID_PROBLEM = ""
 
 
 def enter_private_uid(plan, hide, net: bool, nproc: int, uid: int):
@@ -124,10 +125,10 @@ def enter_private_uid(plan, hide, net: bool, nproc: int, uid: int):
 
 def uid_isolation_works() -> bool:
     """Can a private uid run the interpreter and import the grader? (checked once)"""
-    global _UID_OK
+    global _UID_OK, _UID_PROBLEM
     if _UID_OK is None:
         if not IS_ROOT:
-            _UID_OK = False
+            _UID_OK, _UID_PROBLEM = False, "not running as root"
         else:
             uid = UIDS.take()
             try:
@@ -136,11 +137,31 @@ def uid_isolation_works() -> bool:
                                    preexec_fn=lambda: enter_private_uid(plan, [], True, 64, uid),
                                    capture_output=True, timeout=60)
                 _UID_OK = r.returncode == 0
-            except Exception:
-                _UID_OK = False
+                if not _UID_OK:
+                    _UID_PROBLEM = uid_problem(r.stderr.decode(errors="replace"), needed_paths())
+            except Exception as e:
+                _UID_OK, _UID_PROBLEM = False, f"{type(e).__name__}: {e}"
             finally:
                 UIDS.give(uid)
     return _UID_OK
+
+
+def uid_isolation_problem() -> str:
+    """Why private uids do not work here ("" when they do), for the grader's warning."""
+    return "" if uid_isolation_works() else _UID_PROBLEM
+
+
+def uid_problem(stderr: str, paths) -> str:
+    """Explain a failed private-uid probe. mount_plan opens the closed ancestors of the paths the
+    interpreter needs, but not a needed directory that is itself closed, such as a checkout made
+    inside `mktemp -d` (mode 0700)."""
+    for p in paths:
+        mode = p.stat().st_mode
+        if p.is_dir() and mode & 0o005 != 0o005:
+            return (f"{p} (mode {mode & 0o777:o}) is closed to other users, so a private uid "
+                    f"cannot start the interpreter or import the grader from it: chmod o+rx {p}")
+    lines = stderr.strip().splitlines()
+    return "a private uid could not start the interpreter: " + (lines[-1] if lines else "no output")
 
 
 def kill_uid(uid: int):

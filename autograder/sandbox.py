@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import userns
-from .isolation import IS_ROOT, UIDS, enter_private_uid, kill_uid, mount_plan, uid_isolation_works
+from .isolation import (IS_ROOT, UIDS, enter_private_uid, kill_uid, mount_plan,  # noqa: F401
+                        uid_isolation_problem, uid_isolation_works)
 from .wire import decode_step, decode_value, encode_command, frame  # noqa: F401  (decode_value: API)
 
 

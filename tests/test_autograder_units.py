@@ -103,6 +103,18 @@ def test_cell_parsing_survives_a_parse_inside_the_garbage_collector():
     assert out.count("check.close(") == 300
 
 
+def test_a_failed_uid_probe_names_the_closed_directory(tmp_path):
+    from autograder.isolation import uid_problem
+    open_dir, closed = tmp_path / "open", tmp_path / "checkout"
+    open_dir.mkdir(mode=0o755)
+    closed.mkdir(mode=0o700)
+    msg = uid_problem("Traceback ...\nModuleNotFoundError: No module named 'autograder'\n", [open_dir, closed])
+    assert str(closed) in msg and "mode 700" in msg and f"chmod o+rx {closed}" in msg
+    closed.chmod(0o755)
+    msg = uid_problem("Traceback ...\nModuleNotFoundError: No module named 'autograder'\n", [open_dir, closed])
+    assert msg.endswith("No module named 'autograder'") and str(closed) not in msg
+
+
 def test_wire_refuses_pickles_and_objects():
     buf = io.BytesIO()
     np.save(buf, np.array([1, None], dtype=object), allow_pickle=True)
