@@ -53,6 +53,18 @@ def test_attributes_and_conversions():
     assert repr(x.size()) == "ember.Size([2, 2])"
 
 
+def test_to_reads_its_arguments_as_pytorch_does():
+    from ember.tensor import parse_to_args
+    cpu, cuda1 = ember.device("cpu"), ember.device("cuda", 1)
+    y = ember.zeros(2, dtype=ember.float64)
+    assert parse_to_args((1,)) == (cuda1, None)
+    assert parse_to_args(("float64",)) == (None, "float64")
+    assert parse_to_args(("cpu", ember.float64)) == ("cpu", ember.float64)
+    assert parse_to_args((y,)) == (cpu, ember.float64)
+    assert parse_to_args((), cpu, ember.int64) == (cpu, ember.int64)
+    assert parse_to_args((True,)) == (None, True)  # a bool is not a device index
+
+
 def test_repr_like_pytorch():
     assert repr(ember.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert repr(ember.tensor([1, 2])) == "tensor([1, 2])"

@@ -270,13 +270,7 @@ class Tensor:
     # ---- devices and dtypes ------------------------------------------------------------------
     def to(self, *args, dtype=None, device=None, copy: bool = False, non_blocking: bool = False):
         """`t.to('cuda')`, `t.to(ember.float64)`, `t.to(other_tensor)`, `t.to('cpu', ember.float64)`."""
-        for a in args:
-            if isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
-            elif isinstance(a, (Device, str)) and not (isinstance(a, str) and a in _DTYPE_NAMES):
-                device = a
-            else:
-                dtype = a
+        device, dtype = parse_to_args(args, device, dtype)
         from .ops.conversion import to_device, to_dtype
         out = self
         if dtype is not None and as_dtype(dtype).np != self._data.dtype:
@@ -359,6 +353,22 @@ class Size(tuple):
 
 _DTYPE_NAMES = {"float32", "float64", "int64", "int32", "bool", "float16", "uint8", "float",
                 "double", "long", "int", "half"}
+
+
+def parse_to_args(args: tuple, device=None, dtype=None) -> tuple:
+    """(device, dtype) from the positional arguments of `Tensor.to` and `Module.to`, as PyTorch
+    reads them: a tensor gives both, an int is a CUDA device index, a string is a dtype name or
+    a device, anything else a dtype."""
+    for a in args:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, int) and not isinstance(a, bool):
+            device = Device("cuda", a)
+        elif isinstance(a, (Device, str)) and not (isinstance(a, str) and a in _DTYPE_NAMES):
+            device = a
+        else:
+            dtype = a
+    return device, dtype
 
 
 def _wrap_dim(dim: int, ndim: int, op: str) -> int:

@@ -7,23 +7,15 @@ instance `__dict__`, so reading `self.weight` costs no more than a plain attribu
 """
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 from typing import Callable, Iterator
 
 from ..autograd.grad_mode import no_grad
 from ..backend import Device
 from ..dtypes import DType, as_dtype
-from ..tensor import Tensor
+from ..tensor import Tensor, parse_to_args
 from .parameter import Parameter
-
-
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    def __repr__(self):
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
-
-    __str__ = __repr__
+from .state_dict import IncompatibleKeys, check_state_dict
 
 
 class RemovableHandle:
@@ -302,44 +294,18 @@ class Module:
                 m.state_dict(destination, prefix + name + ".", keep_vars)
         return destination
 
-    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False) -> _IncompatibleKeys:
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False) -> IncompatibleKeys:
         """Copy values from `state_dict` into the parameters and buffers, in place.
 
         With strict=True, missing or unexpected keys are an error; a shape mismatch always is.
         Returns (missing_keys, unexpected_keys)."""
-        if not hasattr(state_dict, "keys"):
-            raise TypeError(f"expected a dict-like state_dict, got {type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
-        errors = []
-        for key, target in own.items():
-            if key not in state_dict:
-                continue
-            src = state_dict[key]
-            if not isinstance(src, Tensor):
-                errors.append(f'While copying the parameter named "{key}", expected a Tensor '
-                              f"in the state_dict, got {type(src).__name__}.")
-                continue
-            if tuple(src.shape) != tuple(target.shape):
-                errors.append(f"size mismatch for {key}: copying a param with shape "
-                              f"{src.shape} from checkpoint, the shape in current model is "
-                              f"{target.shape}.")
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ". ")
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {self._get_name()}:\n\t"
-                               + "\n\t".join(errors))
+        missing, unexpected = check_state_dict(own, state_dict, strict, self._get_name())
         with no_grad():
             for key, target in own.items():
                 if key in state_dict:
                     target.copy_(state_dict[key])
-        return _IncompatibleKeys(missing, unexpected)
+        return IncompatibleKeys(missing, unexpected)
 
     # ---- modes and gradients -----------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
@@ -397,16 +363,7 @@ class Module:
     def to(self, *args, **kwargs) -> "Module":
         """`model.to('cuda')`, `model.to(ember.float64)`, `model.to(device, dtype)`: moves and
         converts parameters and buffers in place (floating point ones only change dtype)."""
-        device, dtype = kwargs.get("device"), kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
-            elif isinstance(a, DType) or (isinstance(a, str) and _is_dtype_name(a)):
-                dtype = a
-            elif isinstance(a, (str, Device, int)):
-                device = Device("cuda", a) if isinstance(a, int) else a
-            else:
-                dtype = a
+        device, dtype = parse_to_args(args, kwargs.get("device"), kwargs.get("dtype"))
         if dtype is not None:
             dtype = as_dtype(dtype)
             if not dtype.is_floating_point:
@@ -468,12 +425,4 @@ class Module:
 
     def __dir__(self):
         return sorted(set(super().__dir__()))
-
-
-def _is_dtype_name(name: str) -> bool:
-    try:
-        as_dtype(name)
-        return True
-    except (TypeError, ValueError, KeyError):
-        return False
 
