@@ -22,7 +22,7 @@ from course_helpers import FIXTURE_COURSE, make_course, submit
 from test_autograder_attacks import CORRECT, attack, read_solution, write_gradebook
 
 A = "00_demo"
-pytestmark = pytest.mark.slow  # a grader process and 8 submissions (~10 s)
+pytestmark = pytest.mark.slow  # a grader process and 9 submissions (~25 s: the fork bomb runs to its time limit)
 USER = 65534  # nobody: the instructor, when the tests run as root
 
 
@@ -95,6 +95,10 @@ def students(course: str, home: str) -> dict:
                 time.sleep(600)
             os._exit(0)
         """, CORRECT)
+    # forks until the process limit, in every child: the PID namespace and RLIMIT_NPROC contain it
+    S["fork_bomb"] = dict(CORRECT, softmax_answer=(
+        "import os\ndef softmax(z):\n    while True:\n        try:\n            os.fork()\n"
+        "        except OSError:\n            pass\n"))
     return S
 
 
@@ -135,7 +139,7 @@ def test_grader_runs_as_an_ordinary_user_with_namespaces(graded):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "without isolation" not in r.stderr and "user namespaces are not available" not in r.stderr, r.stderr
     assert set(results) == {"correct", "read_solution", "write_gradebook", "read_home", "plant_code",
-                            "kill_everyone", "linger"}
+                            "kill_everyone", "linger", "fork_bomb"}
     assert {res["isolation"] for res in results.values()} == {"userns"}
     assert results["correct"]["score"] == 10 and results["correct"]["status"] == "graded"
 
@@ -143,6 +147,11 @@ def test_grader_runs_as_an_ordinary_user_with_namespaces(graded):
 @pytest.mark.parametrize("name", ["read_solution", "write_gradebook", "read_home", "plant_code", "kill_everyone"])
 def test_attack_earns_nothing(graded, name):
     assert graded[4][name]["score"] == 0, graded[4][name]
+
+
+def test_fork_bomb_is_contained(graded):
+    r = graded[4]["fork_bomb"]
+    assert r["score"] == 5 and r["status"] == "needs_attention", r
 
 
 def test_files_outside_the_working_folder_are_untouched(graded):
