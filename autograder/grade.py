@@ -13,8 +13,7 @@ import nbformat
 from . import notebook as nbmod
 from .compare import compare
 from .course import course_root, data_files, source_notebook
-from .sandbox import (IS_ROOT, Limits, isolation_mode, run_steps, uid_isolation_problem,
-                      uid_isolation_works)
+from .sandbox import Limits, run_steps, security_warnings
 
 RESULT_FILE = "ember-result.json"
 
@@ -207,31 +206,6 @@ def find_submissions(root: Path, assignment: str, students=None) -> dict:
         if adir.is_dir():
             out[sdir.name] = adir / f"{assignment}.ipynb"
     return out
-
-
-def security_warnings(root: Path) -> list[str]:
-    w = []
-    if not IS_ROOT:
-        if isolation_mode(Limits()) == "none":
-            w.append("not running as root and user namespaces are not available: student code runs as "
-                     "your own user (it can read the course directory); grade as root (CI does) or allow "
-                     "unprivileged user namespaces (see autograder/README.md, security model)")
-    elif not uid_isolation_works():
-        w.append(f"private uids do not work here, so student code runs as root: {uid_isolation_problem()}")
-    else:
-        p = Path(root).resolve()
-        blocked = False
-        for q in [p] + list(p.parents):
-            if q == Path("/"):
-                break
-            if not (q.stat().st_mode & 0o001):
-                blocked = True
-                break
-        src = p / "source"
-        if not blocked and src.exists() and (src.stat().st_mode & 0o005) == 0o005:
-            w.append(f"{src} is readable by other users, so student code could read hidden tests: "
-                     f"chmod o-rwx {p}")
-    return w
 
 
 def write_gradebook(root: Path, assignment: str, results: dict):

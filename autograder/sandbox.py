@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import userns
-from .isolation import (IS_ROOT, UIDS, enter_private_uid, kill_uid, mount_plan,  # noqa: F401
-                        uid_isolation_problem, uid_isolation_works)
+from .isolation import (IS_ROOT, UIDS, enter_private_uid, kill_uid, mount_plan, uid_isolation_problem,
+                        uid_isolation_works)
 from .wire import decode_step, decode_value, encode_command, frame  # noqa: F401  (decode_value: API)
 
 
@@ -58,6 +58,33 @@ def isolation_mode(limits: Limits) -> str:
     if IS_ROOT:
         return "uid" if limits.isolate_uid and uid_isolation_works() else "none"
     return "userns" if limits.isolate_uid and userns.works() else "none"
+
+
+def security_warnings(root: Path) -> list[str]:
+    """What an instructor grading the course at `root` on this machine should know: student code
+    that runs without isolation, or hidden tests that other users can read."""
+    w = []
+    if not IS_ROOT:
+        if isolation_mode(Limits()) == "none":
+            w.append("not running as root and user namespaces are not available: student code runs as "
+                     "your own user (it can read the course directory); grade as root (CI does) or allow "
+                     "unprivileged user namespaces (see autograder/README.md, security model)")
+    elif not uid_isolation_works():
+        w.append(f"private uids do not work here, so student code runs as root: {uid_isolation_problem()}")
+    else:
+        p = Path(root).resolve()
+        blocked = False
+        for q in [p] + list(p.parents):
+            if q == Path("/"):
+                break
+            if not (q.stat().st_mode & 0o001):
+                blocked = True
+                break
+        src = p / "source"
+        if not blocked and src.exists() and (src.stat().st_mode & 0o005) == 0o005:
+            w.append(f"{src} is readable by other users, so student code could read hidden tests: "
+                     f"chmod o-rwx {p}")
+    return w
 
 
 def _preexec(limits: Limits, mode: str, uid: int | None, workdir: str):
