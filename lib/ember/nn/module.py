@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 
 from ..autograd.grad_mode import no_grad
 from ..backend import Device
-from ..dtypes import DType, as_dtype
+from ..dtypes import as_dtype
 from ..tensor import Tensor, parse_to_args
 from .parameter import Parameter
 from .state_dict import IncompatibleKeys, check_state_dict
