@@ -26,9 +26,6 @@ def to_tensor(x, like: Tensor | None = None) -> Tensor:
 
 def binary_operands(a, b, op: str) -> tuple[Tensor, Tensor]:
     """Two tensors of one device and one dtype (PyTorch's promotion), from tensors or numbers."""
-    if (isinstance(a, Tensor) and isinstance(b, Tensor) and a._device is b._device
-            and a._data.dtype == b._data.dtype):
-        return a, b
     if not isinstance(a, Tensor):
         if not isinstance(b, Tensor):
             raise TypeError(f"{op}: expected at least one tensor, got {type(a).__name__} and "
