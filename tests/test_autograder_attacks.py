@@ -11,14 +11,16 @@ import nbformat
 import pytest
 
 from autograder import notebook as nbmod
-from autograder.sandbox import Limits, isolation_mode
+from autograder.sandbox import Limits, isolation_mode, uid_isolation_problem
 from course_helpers import FIXTURE_COURSE, copy_nb, make_course, submit
 
 A = "00_demo"
 pytestmark = pytest.mark.slow  # one parallel batch of ~45 submissions (~40 s)
 ISOLATION = isolation_mode(Limits())  # "uid" as root, "userns" as a user where the kernel allows it
-needs_isolation = pytest.mark.skipif(ISOLATION == "none", reason="needs root or unprivileged user namespaces")
-needs_private_uid = pytest.mark.skipif(ISOLATION != "uid", reason="needs root (private uid per submission)")
+needs_isolation = pytest.mark.skipif(ISOLATION == "none", reason="needs root or unprivileged user namespaces "
+                                     f"(private uids: {uid_isolation_problem()})")
+needs_private_uid = pytest.mark.skipif(ISOLATION != "uid", reason="needs a private uid per submission, as root: "
+                                       f"{uid_isolation_problem()}")
 
 # wrong but harmless answers: every attack below is combined with these, so any credit is stolen
 WRONG = {

@@ -123,7 +123,8 @@ def graded():
                     os.chown(n, USER, USER)
             probe = run_grader_side(["-c", "from autograder import userns; print(userns.works())"], home)
             if probe.stdout.strip() != "True":
-                pytest.skip(f"unprivileged user namespaces unavailable: {_why_no_userns()} {probe.stderr[-300:]}")
+                pytest.skip(f"the grader cannot run as {USER}: "
+                            f"{isolation.uid_problem(probe.stderr, isolation.needed_paths())}; {_why_no_userns()}")
         r = run_grader_side(["-m", "autograder", "grade", A, "--course", str(root), "-j", "2", "--timeout", "5",
                              "--memory-mb", "1024", "--quiet"], home)
         results = {f.parts[-3]: json.loads(f.read_text()) for f in root.glob(f"autograded/*/{A}/ember-result.json")}
