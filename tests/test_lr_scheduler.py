@@ -118,3 +118,119 @@ def test_reduce_on_plateau_max_mode_and_threshold():
 def test_scheduler_needs_an_optimizer():
     with pytest.raises(TypeError, match="ember.optim.Optimizer"):
         sched.StepLR([1, 2], step_size=1)
+
+
+# ---- warm-up, restarts, 1cycle, sequences (values from the formulas in PyTorch's docs) -------
+def test_linear_lr_warms_up_linearly_then_holds():
+    s = sched.LinearLR(make_opt(), start_factor=0.25, end_factor=1.0, total_iters=4)
+    expected = [0.1 * (0.25 + 0.75 * min(e, 4) / 4) for e in range(8)]
+    assert lrs_over(s, 7) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="Starting multiplicative factor"):
+        sched.LinearLR(make_opt(), start_factor=0.0)
+    with pytest.raises(ValueError, match="Ending multiplicative factor"):
+        sched.LinearLR(make_opt(), end_factor=1.5)
+
+
+def sgdr(epoch_lrs, T_0, T_mult, lo, base=0.1):
+    """SGDR by hand: walk the restarts, T_i growing by T_mult each time."""
+    out, T_i, t = [], T_0, 0
+    for _ in epoch_lrs:
+        out.append(lo + (base - lo) * (1 + math.cos(math.pi * t / T_i)) / 2)
+        t += 1
+        if t >= T_i:
+            t, T_i = t - T_i, T_i * T_mult
+    return out
+
+
+@pytest.mark.parametrize("T_0, T_mult, lo", [(3, 1, 0.0), (2, 2, 0.01)])
+def test_cosine_annealing_warm_restarts(T_0, T_mult, lo):
+    s = sched.CosineAnnealingWarmRestarts(make_opt(), T_0=T_0, T_mult=T_mult, eta_min=lo)
+    got = lrs_over(s, 15)
+    assert got == pytest.approx(sgdr(range(16), T_0, T_mult, lo), rel=1e-12, abs=1e-15)
+    assert got[T_0] == pytest.approx(0.1)  # the warm restart
+
+
+def test_cosine_annealing_warm_restarts_fractional_epochs_and_errors():
+    s = sched.CosineAnnealingWarmRestarts(make_opt(), T_0=2, T_mult=2)
+    s.step(4.5)  # restarts at 2 and 6: 2.5 epochs into a cycle of 4
+    assert s.get_last_lr()[0] == pytest.approx(0.05 * (1 + math.cos(math.pi * 2.5 / 4)))
+    assert s.last_epoch == 4
+    with pytest.raises(ValueError, match="T_0"):
+        sched.CosineAnnealingWarmRestarts(make_opt(), T_0=0)
+    with pytest.raises(ValueError, match="non-negative epoch"):
+        s.step(-1)
+
+
+def test_one_cycle_lr_two_phases_with_momentum():
+    opt = optim.SGD([ember.ones(2, requires_grad=True)], lr=0.1, momentum=0.9)
+    s = sched.OneCycleLR(opt, max_lr=1.0, total_steps=10)
+    lrs, moms = [s.get_last_lr()[0]], [opt.param_groups[0]["momentum"]]
+    for _ in range(9):
+        opt.step()
+        s.step()
+        lrs.append(s.get_last_lr()[0])
+        moms.append(opt.param_groups[0]["momentum"])
+
+    def cos(a, b, pct):
+        return b + (a - b) * (1 + math.cos(math.pi * pct)) / 2
+    lo, hi, end = 1.0 / 25, 1.0, 1.0 / 25 / 1e4
+    up = 0.3 * 10 - 1  # the step where lr peaks
+    exp_lr = [cos(lo, hi, t / up) if t <= up else cos(hi, end, (t - up) / (9 - up)) for t in range(10)]
+    exp_m = [cos(0.95, 0.85, t / up) if t <= up else cos(0.85, 0.95, (t - up) / (9 - up)) for t in range(10)]
+    assert lrs == pytest.approx(exp_lr, rel=1e-12)
+    assert moms == pytest.approx(exp_m, rel=1e-12)
+    assert max(lrs) == pytest.approx(hi) and lrs[-1] == pytest.approx(end)
+    opt.step()
+    s.step()  # step 10 = total_steps is still allowed; one more is not
+    with pytest.raises(ValueError, match="Tried to step 11 times"):
+        s.step()
+
+
+def test_one_cycle_lr_three_phases_linear_adam_betas_and_errors():
+    opt = optim.Adam([ember.ones(2, requires_grad=True)], lr=0.1, betas=(0.9, 0.99))
+    s = sched.OneCycleLR(opt, max_lr=0.5, epochs=2, steps_per_epoch=5, three_phase=True,
+                         anneal_strategy="linear", pct_start=0.4)
+    lo, hi, end = 0.5 / 25, 0.5, 0.5 / 25 / 1e4
+    ends = [0.4 * 10 - 1, 2 * 0.4 * 10 - 2, 9]
+    points = [(0, lo), (ends[0], hi), (ends[1], lo), (ends[2], end)]
+
+    def lin(t):
+        for (t0, a), (t1, b) in zip(points, points[1:]):
+            if t <= t1 or t1 == 9:
+                return a + (b - a) * (t - t0) / (t1 - t0)
+    got = lrs_over(s, 9)
+    assert got == pytest.approx([lin(t) for t in range(10)], rel=1e-12, abs=1e-15)
+    assert opt.param_groups[0]["betas"][1] == 0.99
+    with pytest.raises(ValueError, match="total_steps OR"):
+        sched.OneCycleLR(make_opt(), max_lr=1.0)
+    with pytest.raises(ValueError, match="momentum"):
+        sched.OneCycleLR(optim.Adagrad([ember.ones(1, requires_grad=True)]), 1.0, total_steps=3)
+
+
+def test_sequential_lr_warmup_then_decay_and_state_dict():
+    opt = make_opt()
+    warm = sched.LinearLR(opt, start_factor=0.1, total_iters=4)
+    decay = sched.ExponentialLR(opt, gamma=0.9)
+    s = sched.SequentialLR(opt, [warm, decay], milestones=[3])
+    got = lrs_over(s, 7)
+    expected = [0.1 * (0.1 + 0.9 * e / 4) for e in range(3)] + [0.1 * 0.9 ** e for e in range(5)]
+    assert got == pytest.approx(expected, rel=1e-12)
+    sd = s.state_dict()
+    assert sd["last_epoch"] == 7 and len(sd["_schedulers"]) == 2 and "optimizer" not in sd
+    opt2 = make_opt()
+    s2 = sched.SequentialLR(opt2, [sched.LinearLR(opt2, 0.1, total_iters=4),
+                                   sched.ExponentialLR(opt2, 0.9)], milestones=[3])
+    s2.load_state_dict(sd)
+    assert s2.last_epoch == 7 and s2._schedulers[1].last_epoch == 4
+    assert s2.get_last_lr() == s.get_last_lr()
+
+
+def test_sequential_lr_errors():
+    opt = make_opt()
+    a = sched.StepLR(opt, 2)
+    with pytest.raises(ValueError, match="one more than the number of milestone"):
+        sched.SequentialLR(opt, [a], milestones=[2])
+    with pytest.raises(ValueError, match="same optimizer"):
+        sched.SequentialLR(opt, [a, sched.StepLR(make_opt(), 2)], milestones=[2])
+    with pytest.raises(ValueError, match="ReduceLROnPlateau"):
+        sched.SequentialLR(opt, [a, sched.ReduceLROnPlateau(opt)], milestones=[2])

@@ -8,6 +8,8 @@ schedulers on one optimizer compose as they do there.
 from __future__ import annotations
 
 import math
+import warnings
+from bisect import bisect_right
 from collections import Counter
 from typing import Callable
 
@@ -15,6 +17,8 @@ from .optimizer import Optimizer
 
 
 class LRScheduler:
+    _is_initial = False  # True only during the step a scheduler takes when it is made
+
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(self).__name__} expects an ember.optim.Optimizer, got "
@@ -28,8 +32,16 @@ class LRScheduler:
                                f"resuming a scheduler with last_epoch={last_epoch}")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """The step every scheduler takes when it is made (and SequentialLR's at a milestone)."""
         self._step_count = 0
-        self.step()
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self) -> list[float]:
         """The lrs for `self.last_epoch` (already advanced), from the groups' current lrs."""
@@ -39,10 +51,24 @@ class LRScheduler:
         """The lrs the last `step()` set, one per parameter group."""
         return self._last_lr
 
-    def step(self) -> None:
+    def step(self, epoch: int | None = None) -> None:
         self._step_count += 1
-        self.last_epoch += 1
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+        if epoch is not None:
+            warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is "
+                          "being deprecated where possible. Please use `scheduler.step()` to "
+                          "step the scheduler.", UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """Advance one epoch (or jump to `epoch`, by the closed form where there is one)."""
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            closed = getattr(self, "_get_closed_form_lr", None)
+            values = closed() if closed is not None else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values):
             group["lr"] = lr
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
@@ -92,6 +118,9 @@ class StepLR(LRScheduler):
             return _lrs(self)
         return [lr * self.gamma for lr in _lrs(self)]
 
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
 
 class MultiStepLR(LRScheduler):
     """Multiply the lr by gamma at each epoch listed in `milestones`."""
@@ -106,6 +135,9 @@ class MultiStepLR(LRScheduler):
             return _lrs(self)
         return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in _lrs(self)]
 
+    def _get_closed_form_lr(self):
+        passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
+        return [base * self.gamma ** passed for base in self.base_lrs]
 
 
 class ExponentialLR(LRScheduler):
@@ -119,6 +151,9 @@ class ExponentialLR(LRScheduler):
         if self.last_epoch == 0:
             return _lrs(self)
         return [lr * self.gamma for lr in _lrs(self)]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -142,6 +177,41 @@ class CosineAnnealingLR(LRScheduler):
                     for lr, base in zip(_lrs(self), self.base_lrs)]
         ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
         return [ratio * (lr - lo) + lo for lr in _lrs(self)]
+
+    def _get_closed_form_lr(self):
+        lo = self.eta_min
+        return [lo + (base - lo) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for base in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Scale the initial lr by a factor going linearly from start_factor to end_factor over
+    total_iters epochs, then keep it (a common warm-up)."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
+                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1):
+        if start_factor > 1.0 or start_factor <= 0:
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 and "
+                             f"less or equal to 1, got start_factor={start_factor}")
+        if end_factor > 1.0 or end_factor < 0:
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1, got "
+                             f"end_factor={end_factor}")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t, a, b = self.last_epoch, self.start_factor, self.end_factor
+        if t == 0:
+            return [lr * a for lr in _lrs(self)]
+        if self._is_initial or t > self.total_iters:
+            return _lrs(self)
+        ratio = 1.0 + (b - a) / (self.total_iters * a + (t - 1) * (b - a))
+        return [lr * ratio for lr in _lrs(self)]
+
+    def _get_closed_form_lr(self):
+        a, b = self.start_factor, self.end_factor
+        f = a + (b - a) * min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base * f for base in self.base_lrs]
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -204,5 +274,75 @@ class ReduceLROnPlateau(LRScheduler):
             return a < best * (1 - t) if rel else a < best - t
         return a > best * (1 + t) if rel else a > best + t
 
+
+class SequentialLR(LRScheduler):
+    """Run `schedulers` one after another: schedulers[i + 1] takes over at epoch milestones[i]
+    (starting from its own epoch 0)."""
+
+    def __init__(self, optimizer: Optimizer, schedulers: list, milestones: list[int],
+                 last_epoch: int = -1):
+        if len(schedulers) < 1:
+            raise ValueError("SequentialLR expects at least one scheduler, but got no scheduler.")
+        for i, s in enumerate(schedulers):
+            if not hasattr(s, "optimizer"):
+                raise TypeError(f"SequentialLR at index {i} should have `optimizer` as its "
+                                f"attribute.")
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError(f"SequentialLR does not support `ReduceLROnPlateau` scheduler as "
+                                 f"it requires additional kwargs to be specified when calling "
+                                 f"`step`, but got one at index {i} in the given schedulers "
+                                 f"sequence.")
+            if s.optimizer is not optimizer:
+                raise ValueError(f"SequentialLR expects all schedulers to belong to the same "
+                                 f"optimizer, but got scheduler {type(s).__name__} at index {i} "
+                                 f"with another optimizer")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"Sequential Schedulers expects number of schedulers provided to be "
+                             f"one more than the number of milestone points, but got number of "
+                             f"schedulers {len(schedulers)} and the number of milestones to be "
+                             f"equal to {len(milestones)}")
+        self._schedulers, self._milestones = schedulers, milestones
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        self.recursive_undo()
+        idx = bisect_right(milestones, 0)
+        schedulers[idx]._initial_step()
+        self._last_lr = schedulers[idx].get_last_lr()
+
+    def recursive_undo(self, sched=None) -> None:
+        """Take back the step each scheduler made when it was created."""
+        s = self if sched is None else sched
+        if hasattr(s, "_schedulers"):
+            for inner in s._schedulers:
+                self.recursive_undo(inner)
+        elif hasattr(s, "last_epoch"):
+            s.last_epoch -= 1
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        s = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            s._update_lr(0)
+        else:
+            s.step()
+        self._last_lr = s.get_last_lr()
+
+    def state_dict(self) -> dict:
+        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        sd["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return sd
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state_dict = dict(state_dict)
+        inner = state_dict.pop("_schedulers")
+        self.__dict__.update(state_dict)
+        for s, sd in zip(self._schedulers, inner):
+            s.load_state_dict(sd)
+
+
+from .cyclic_lr import CosineAnnealingWarmRestarts, OneCycleLR  # noqa: E402,F401
 
 _LRScheduler = LRScheduler
