@@ -5,7 +5,7 @@
                                 torch.nn.Linear(100, 10))
     loss = torch.nn.functional.mse_loss(model(x), y)
 """
-from . import functional, init
+from . import functional, init, utils
 from .module import Module
 from .modules.activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .modules.batchnorm import BatchNorm1d, BatchNorm2d
@@ -25,4 +25,4 @@ __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Ide
            "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout",
            "BatchNorm1d", "BatchNorm2d", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten",
            "Embedding", "RNNCell", "RNN", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss",
-           "BCEWithLogitsLoss", "BCELoss", "functional", "init"]
+           "BCEWithLogitsLoss", "BCELoss", "functional", "init", "utils"]
