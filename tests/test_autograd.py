@@ -90,12 +90,32 @@ def test_inplace_change_of_saved_tensor_raises_at_backward_naming_op():
     y.add_(1)         # so this in-place edit is harmless
     z.sum().backward()
     w = ember.ones(3, requires_grad=True)
-    a = w.sigmoid()
-    b = a * 3          # MulBackward0 saves a
+    a = w.exp()
+    b = a * w          # MulBackward0 saves a (w's gradient reads it)
     a.mul_(2)
     with pytest.raises(AutogradError, match="modified by an in-place operation.*MulBackward0"):
         b.sum().backward()
     assert y2.requires_grad
+
+
+def test_multiply_by_a_constant_saves_nothing():
+    """`b = a * 2` keeps no copy of a (as PyTorch): editing b afterwards is fine."""
+    a = rand64(2, 3, seed=1)
+    a.requires_grad_()
+    b = a * 2
+    b[0] = 0
+    b[:, 1] = b[:, 2] * 3
+    (b / 4).sum().backward()
+    expected = np.zeros((2, 3))
+    expected[1, 0] = 2 / 4
+    expected[1, 2] = (2 + 2 * 3) / 4   # b[1, 2] is read twice: itself and into b[1, 1]
+    np.testing.assert_allclose(a.grad.numpy(), expected)
+    w = ember.ones(3, requires_grad=True)
+    c = w.exp()
+    d = c * w          # both saved: each one's gradient reads the other
+    c.mul_(2)
+    with pytest.raises(RuntimeError, match="MulBackward0"):
+        d.sum().backward()
 
 
 def test_inplace_ops_record_in_graph():

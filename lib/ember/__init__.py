@@ -16,12 +16,13 @@ from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, fu
                        randn_like, randperm, tensor, zeros, zeros_like)
 from .random import Generator, initial_seed, manual_seed, seed
 from .ops.compare import (allclose, eq, equal, ge, gt, isfinite, isnan, le, logical_and,
-                          logical_not, logical_or, lt, ne, sign)
+                          logical_not, logical_or, lt, ne)
 from .ops.conversion import clone
 from .ops.elementwise import (abs, add, clamp, cos, div, exp, floor_divide, log, maximum,
-                              minimum, mul, neg, pow, relu, remainder, sigmoid, sin, sqrt,
+                              minimum, mul, neg, pow, relu, remainder, sigmoid, sign, sin, sqrt,
                               square, sub, tanh)
-from .ops.index import gather, masked_fill, where
+from .ops.index import masked_fill, where
+from .ops.scatter import (gather, index_add, index_select, scatter, scatter_add, unbind)
 from .ops.matmul import bmm, dot, matmul, mm
 from .ops.reduce import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std,
                          sum, var)

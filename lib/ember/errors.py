@@ -1,15 +1,24 @@
-"""Errors that teach: each names the op and what was wrong with its inputs."""
+"""Errors that teach: each names the op and what was wrong with its inputs.
+
+Each is also the builtin Python code expects (a shape error is a ValueError) and, where PyTorch
+raises RuntimeError for the same mistake, a RuntimeError too: `except RuntimeError` written for
+PyTorch catches it.
+"""
 
 
 class EmberError(Exception):
     """Base class of ember's errors."""
 
 
-class ShapeError(EmberError, ValueError):
+class ShapeError(EmberError, ValueError, RuntimeError):
     """Shapes that do not fit an op (broadcasting, matmul inner dimensions, reshape sizes)."""
 
 
-class DTypeError(EmberError, TypeError):
+class ViewError(ShapeError):
+    """A view that the tensor's memory layout can't give without a copy (use reshape)."""
+
+
+class DTypeError(EmberError, TypeError, RuntimeError):
     """A dtype an op cannot take (e.g. gradients of integer tensors)."""
 
 
@@ -19,3 +28,11 @@ class DeviceError(EmberError, RuntimeError):
 
 class AutogradError(EmberError, RuntimeError):
     """Misuse of autograd: backward twice, in-place edits of saved tensors, non-scalar outputs."""
+
+
+class IndexBoundsError(EmberError, IndexError, RuntimeError):
+    """An index tensor with a value outside the dimension it indexes (gather, scatter, ...)."""
+
+
+class DivisionByZeroError(EmberError, ZeroDivisionError, RuntimeError):
+    """Integer division by zero (PyTorch raises RuntimeError('ZeroDivisionError'))."""

@@ -316,9 +316,6 @@ class Tensor:
     def half(self):
         return self.to(dtype=as_dtype("float16"))
 
-    def contiguous(self) -> "Tensor":
-        return self
-
     def __repr__(self):
         from ._format import format_tensor
         return format_tensor(self)

@@ -18,9 +18,12 @@ class Op(Node):
     """A built-in differentiable op. Subclasses define `forward(*arrays, **attrs)` -> array and
     `backward(grad)` -> one array (or None) per input; `saves` lists the inputs whose values
     backward reads (they are checked for in-place edits); `saves_output` likewise for the result.
+    `reads_for` maps a saved input to the input whose gradient is the only one that reads it
+    (Mul's `a` is read only for b's gradient): `x * 2` saves nothing, as in PyTorch.
     """
 
     saves: tuple = ()
+    reads_for: dict = {}
     saves_output = False
     differentiable = True
 
@@ -62,9 +65,10 @@ class Op(Node):
         node._seq = next(_sequence)
         if cls.saves:
             saved = []
+            reads_for = cls.reads_for
             for i in cls.saves:
                 t = inputs[i]
-                if isinstance(t, Tensor):
+                if isinstance(t, Tensor) and (i not in reads_for or edges[reads_for[i]][0] is not None):
                     saved.append((t._vc, t._vc[0], i))
             node._saved_versions = saved
         if cls.saves_output:

@@ -51,13 +51,8 @@ def allclose(a: Tensor, b: Tensor, rtol: float = 1e-5, atol: float = 1e-8) -> bo
     return bool(a.xp.allclose(a._data, b._data, rtol=rtol, atol=atol))
 
 
-def sign(x: Tensor) -> Tensor:
-    return Tensor._make(x.xp.sign(x._data), x._device)
-
-
 METHODS = {"__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
            "__and__": logical_and, "__or__": logical_or, "__xor__": logical_xor,
            "__invert__": logical_not, "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
            "logical_and": logical_and, "logical_or": logical_or, "logical_not": logical_not,
-           "isnan": isnan, "isfinite": isfinite, "equal": equal, "allclose": allclose,
-           "sign": sign}
+           "isnan": isnan, "isfinite": isfinite, "equal": equal, "allclose": allclose}

@@ -38,9 +38,24 @@ def binary_operands(a, b, op: str) -> tuple[Tensor, Tensor]:
                           f"{a._device} and one on {b._device}; move one with .to(device)")
     if a._data.dtype != b._data.dtype:
         from .conversion import to_dtype
-        dt = promote_types(from_numpy_dtype(a._data.dtype), from_numpy_dtype(b._data.dtype))
+        dt = operand_dtype(a, b)
         a, b = to_dtype(a, dt), to_dtype(b, dt)
     return a, b
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def operand_dtype(a: Tensor, b: Tensor):
+    """PyTorch's result type of two tensors: a 0-d tensor (like a Python number) only lifts the
+    category of a tensor with dimensions (float32 * float64 0-d -> float32, int64 * float64
+    0-d -> float64); otherwise the wider type wins."""
+    da, db = from_numpy_dtype(a._data.dtype), from_numpy_dtype(b._data.dtype)
+    za, zb = a._data.ndim == 0, b._data.ndim == 0
+    if za != zb:
+        dim_t, zero_t = (db, da) if za else (da, db)
+        return zero_t if _CATEGORY[zero_t.np.kind] > _CATEGORY[dim_t.np.kind] else dim_t
+    return promote_types(da, db)
 
 
 def broadcast_error(op: str, *tensors) -> ShapeError:
@@ -111,7 +126,9 @@ def inplace(t: Tensor, op_cls, others: tuple, name: str, **attrs) -> Tensor:
     try:
         if recording:
             src = t
-            if 0 in op_cls.saves:  # backward reads t's old value: keep a copy of it
+            if 0 in op_cls.saves and (0 not in op_cls.reads_for or
+                                      others[op_cls.reads_for[0] - 1]._requires_grad):
+                # backward reads t's old value: keep a copy of it
                 src = Tensor._make(t._data.copy(), t._device, t._grad_fn)
                 src._requires_grad = t._requires_grad
                 src._accum = t._accum

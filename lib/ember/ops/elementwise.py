@@ -6,6 +6,7 @@ import operator
 from ..autograd.function import Op
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
+from ..errors import DivisionByZeroError, DTypeError
 from .dispatch import apply_binary, inplace, to_tensor
 
 
@@ -36,6 +37,7 @@ class Mul(Op):
     rule = "grad_a = grad * b ; grad_b = grad * a"
     ufunc = "multiply"
     saves = (0, 1)
+    reads_for = {0: 1, 1: 0}
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -50,6 +52,7 @@ class Div(Op):
     rule = "grad_a = grad / b ; grad_b = -grad * a / b**2"
     ufunc = "true_divide"
     saves = (0, 1)
+    reads_for = {0: 1}
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -73,8 +76,14 @@ class Pow(Op):
         a, b = self.a, self.b
         ga = None
         if self.needs(0):
-            # x**2, the common case: a + a is exactly 2a, and cheaper than a number times an array
-            ga = grad * (a + a) if (type(b) in (int, float) and b == 2) else grad * b * a ** (b - 1)
+            if type(b) in (int, float):
+                # x**2, the common case: a + a is exactly 2a, and cheaper than a number times an
+                # array; x**0 is constant, its gradient 0 even at x = 0 (not 0 * inf)
+                ga = grad * (a + a) if b == 2 else grad * b * a ** (b - 1) if b else grad * 0
+            else:
+                xp = _xp(a, b)
+                with xp.errstate(divide="ignore", invalid="ignore"):
+                    ga = xp.where(b == 0, 0, grad * b * a ** (b - 1))
         gb = None
         if self.needs(1):
             xp = _xp(a, b)
@@ -274,6 +283,17 @@ class Cos(Op):
         return (-grad * _xp(self.x).sin(self.x),)
 
 
+class Sign(Op):
+    rule = "grad_x = 0 (sign is piecewise constant)"
+
+    def forward(self, x):
+        self.shape = x.shape
+        return _xp(x).sign(x)
+
+    def backward(self, grad):
+        return (grad * 0,)
+
+
 # ---- public functions --------------------------------------------------------------------------
 def add(a, b, *, alpha=1) -> Tensor:
     return apply_binary(Add, a, b if alpha == 1 else b * alpha, "add")
@@ -287,7 +307,27 @@ def mul(a, b) -> Tensor:
     return apply_binary(Mul, a, b, "mul")
 
 
-def div(a, b) -> Tensor:
+def _not_float(x) -> bool:
+    return isinstance(x, Tensor) and x._data.dtype.kind != "f"
+
+
+def div(a, b, *, rounding_mode: str | None = None) -> Tensor:
+    """a / b; integers divide to the default float dtype, as in PyTorch (int64 / 2 -> float32).
+    rounding_mode='floor' is floor_divide, 'trunc' rounds toward zero."""
+    if rounding_mode is not None:
+        if rounding_mode == "floor":
+            return floor_divide(a, b)
+        if rounding_mode == "trunc":
+            q = floor_divide(a, b)
+            return q + ((q < 0) & (remainder(a, b) != 0)).to(q.dtype)
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+    if _not_float(a) or _not_float(b):
+        from .conversion import to_dtype
+        from .dispatch import binary_operands
+        from ..dtypes import DEFAULT_FLOAT
+        a, b = binary_operands(a, b, "div")
+        if a._data.dtype.kind != "f":
+            a, b = to_dtype(a, DEFAULT_FLOAT), to_dtype(b, DEFAULT_FLOAT)
     return apply_binary(Div, a, b, "div")
 
 
@@ -295,8 +335,21 @@ def pow(a, b) -> Tensor:
     return apply_binary(Pow, a, b, "pow")
 
 
+def _check_int_divisor(b: Tensor, op: str):
+    """Integers can't be divided by 0 (floats give inf or nan): PyTorch raises, so does ember."""
+    if not b._data.all():
+        raise DivisionByZeroError(f"ZeroDivisionError: {op} of integer tensors by 0 (only "
+                                  f"floating point division gives inf); check the divisor")
+
+
 def remainder(a, b) -> Tensor:
     """a % b with the sign of b, like Python and torch.remainder."""
+    if not _not_float(a) and not _not_float(b):
+        return apply_binary(Remainder, a, b, "remainder")
+    from .dispatch import binary_operands
+    a, b = binary_operands(a, b, "remainder")
+    if a._data.dtype.kind != "f":
+        _check_int_divisor(b, "remainder")
     return apply_binary(Remainder, a, b, "remainder")
 
 
@@ -304,6 +357,8 @@ def floor_divide(a, b) -> Tensor:
     """a // b rounded toward minus infinity; no gradient (it is piecewise constant)."""
     from .dispatch import binary_operands
     a, b = binary_operands(a, b, "floor_divide")
+    if a._data.dtype.kind != "f":
+        _check_int_divisor(b, "floor_divide")
     return Tensor._make(a.xp.floor_divide(a._data, b._data), a._device)
 
 
@@ -323,8 +378,8 @@ def _unary(op_cls):
     return fn
 
 
-neg, exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos = (
-    _unary(c) for c in (Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Relu, Sin, Cos))
+neg, exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos, sign = (
+    _unary(c) for c in (Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Relu, Sin, Cos, Sign))
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:
@@ -343,7 +398,7 @@ def rsub(a, b):
 
 
 def rdiv(a, b):
-    return apply_binary(Div, b, a, "div")
+    return div(b, a)
 
 
 def rpow(a, b):
@@ -352,6 +407,10 @@ def rpow(a, b):
 
 def _inplace_op(op_cls, name, array_op):
     def method(self, other, *, alpha=1):
+        if op_cls is Div and self._data.dtype.kind != "f":
+            raise DTypeError(f"{name}: result type float can't be cast to the tensor's dtype "
+                             f"{self.dtype} in place (true division of integers gives floats); "
+                             f"use x = x / y, x //= y, or convert first with .float()")
         if alpha != 1:
             other = other * alpha
         elif (not _state.enabled and isinstance(other, Tensor) and other._device is self._device
@@ -391,7 +450,7 @@ METHODS = {
     "floor_divide": floor_divide, "__neg__": neg, "__abs__": abs,
     "__iadd__": add_, "__isub__": sub_, "__imul__": mul_, "__itruediv__": div_,
     "add": add, "sub": sub, "mul": mul, "div": div, "pow": pow, "neg": neg, "exp": exp, "log": log,
-    "sqrt": sqrt, "abs": abs, "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "clamp": clamp,
+    "sqrt": sqrt, "abs": abs, "sign": sign, "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "clamp": clamp,
     "clip": clamp, "sin": sin, "cos": cos, "square": square, "maximum": maximum, "minimum": minimum,
     "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "clamp_": clamp_, "relu_": relu_,
     "pow_": pow_,

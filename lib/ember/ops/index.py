@@ -38,7 +38,10 @@ class GetItem(Op):
 
     def forward(self, x, index=None, basic=True):
         self.shape, self.dtype, self.index, self.basic = x.shape, x.dtype, index, basic
-        return x[index]
+        if basic:
+            return x[index]
+        out = x[index]  # a new array; numpy may lay it out column-first, PyTorch never does
+        return out if out.flags.c_contiguous else backend.array_module_of(x).ascontiguousarray(out)
 
     def backward(self, grad):
         xp = backend.array_module_of(grad)
@@ -128,7 +131,11 @@ class Where(Op):
 
 
 def where(condition: Tensor, a, b) -> Tensor:
-    """Elementwise choice: a where condition is true, b elsewhere (broadcasting all three)."""
+    """Elementwise choice: a where condition is true, b elsewhere (broadcasting all three;
+    a and b may be Python numbers)."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        from ..creation import tensor
+        a = tensor(a, device=condition.device if isinstance(condition, Tensor) else None)
     a, b = binary_operands(a, b, "where")
     if isinstance(condition, Tensor) and condition._device is not a._device:
         raise DeviceError(f"where: condition is on {condition.device} but the values are on "
@@ -155,14 +162,15 @@ def masked_fill_(x: Tensor, mask: Tensor, value) -> Tensor:
     return x
 
 
-def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
-    """out[i][j] = x[i][index[i][j]] for dim=1 (as torch.gather)."""
-    xp, shape = x.xp, index._data.shape
+def along_dim(xp, index, dim: int) -> tuple:
+    """The fancy index that picks `index[i][j]` along `dim` at every other position (i, j):
+    numpy's indices(sparse=True), which CuPy lacks, with `index` in place of dimension `dim`."""
+    shape = index.shape
     idx = [xp.arange(n).reshape([n if j == i else 1 for j in range(len(shape))])
-           for i, n in enumerate(shape)]  # numpy's indices(sparse=True), which CuPy lacks
-    idx[dim % x.ndim] = index._data
-    return getitem(x, tuple(Tensor._make(i, x._device) for i in idx))
+           for i, n in enumerate(shape)]
+    idx[dim] = index
+    return tuple(idx)
 
 
 METHODS = {"__getitem__": getitem, "__setitem__": setitem, "masked_fill": masked_fill,
-           "masked_fill_": masked_fill_, "gather": gather}
+           "masked_fill_": masked_fill_}

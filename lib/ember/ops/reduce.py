@@ -85,6 +85,23 @@ class Extremum(Op):
         return (g * mask / count,)
 
 
+class ExtremumAt(Op):
+    """max / min over one dim: the gradient goes to the returned index alone, as in PyTorch."""
+    rule = "grad_x = grad at the returned index, 0 elsewhere"
+
+    def forward(self, x, dim=0, keepdim=False, arg=None):
+        from .index import along_dim
+        self.shape, self.dtype, self.dim, self.keepdim = x.shape, x.dtype, dim, keepdim
+        self.where = along_dim(array_module_of(x), array_module_of(x).expand_dims(arg, dim), dim)
+        out = x[self.where]
+        return out if keepdim else out.squeeze(axis=dim)
+
+    def backward(self, grad):
+        full = array_module_of(grad).zeros(self.shape, dtype=self.dtype)
+        full[self.where] = grad if self.keepdim else array_module_of(grad).expand_dims(grad, self.dim)
+        return (full,)
+
+
 def _spread(grad, shape):
     """A (read-only) broadcast of grad to `shape`; a full array when grad is a single number."""
     if grad.size == 1:
@@ -151,12 +168,16 @@ def _extremum(x: Tensor, dim, keepdim, kind):
         from .elementwise import maximum, minimum
         return (maximum if kind == "max" else minimum)(x, dim)
     axes = _axes(dim, x.ndim, kind)
-    values = Extremum.apply(x, axes=axes, keepdim=keepdim, kind=kind)
     if dim is None:
-        return values
-    arg = x._data.argmax(axis=axes[0]) if kind == "max" else x._data.argmin(axis=axes[0])
+        return Extremum.apply(x, axes=axes, keepdim=keepdim, kind=kind)
+    if len(axes) != 1:
+        raise TypeError(f"{kind}(): dim must be a single int, got {dim!r}; use amax/amin for "
+                        f"several dimensions")
+    d = axes[0]
+    arg = x._data.argmax(axis=d) if kind == "max" else x._data.argmin(axis=d)
+    values = ExtremumAt.apply(x, dim=d, keepdim=keepdim, arg=arg)
     if keepdim:
-        arg = x.xp.expand_dims(arg, axes[0])
+        arg = x.xp.expand_dims(arg, d)
     idx = Tensor._make(arg.astype("int64"), x._device)
     return (_MaxResult if kind == "max" else _MinResult)(values, idx)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Op
-from ..errors import ShapeError
+from ..errors import ShapeError, ViewError
 from ..tensor import Tensor, _wrap_dim
 from .dispatch import as_view
 
@@ -69,20 +69,50 @@ def _shape_arg(shape) -> tuple:
     return tuple(int(s) for s in shape)
 
 
-def reshape(x: Tensor, *shape) -> Tensor:
-    """Same elements, new shape (one dimension may be -1: inferred)."""
-    shape = _shape_arg(shape)
+def _check_shape(x: Tensor, shape: tuple, op: str) -> None:
     known = math.prod(s for s in shape if s != -1)
     if shape.count(-1) > 1 or (-1 not in shape and known != x.numel()) or \
             (-1 in shape and (known == 0 or x.numel() % known)):
-        raise ShapeError(f"reshape: shape {list(shape)} is invalid for a tensor of "
+        raise ShapeError(f"{op}: shape {list(shape)} is invalid for a tensor of "
                          f"{x.numel()} elements with shape {tuple(x.shape)}")
+
+
+def _viewable(data, shape: tuple) -> bool:
+    """Whether `data` can take `shape` without a copy (numpy's stride rule is PyTorch's)."""
+    if data.flags.c_contiguous:
+        return True
+    v = data.view()
+    try:
+        v.shape = shape
+    except AttributeError:
+        return False
+    return True
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    """Same elements, new shape (one dimension may be -1: inferred). A view when the strides
+    allow it, else a copy (as PyTorch: writes to a copy don't reach x)."""
+    shape = _shape_arg(shape)
+    _check_shape(x, shape, "reshape")
     if shape == x._data.shape:
         return x
+    out = Reshape.apply(x, shape=shape)
+    return as_view(out, x) if _viewable(x._data, shape) else out
+
+
+def view(x: Tensor, *shape) -> Tensor:
+    """Same memory, new shape: like reshape, but refuses (as PyTorch) when that needs a copy."""
+    shape = _shape_arg(shape)
+    _check_shape(x, shape, "view")
+    if shape == x._data.shape:
+        return x
+    if not _viewable(x._data, shape):
+        raise ViewError(f"view size is not compatible with input tensor's size and stride (at "
+                        f"least one dimension spans across two contiguous subspaces): a tensor of "
+                        f"shape {tuple(x.shape)} that is not contiguous (e.g. after transpose or "
+                        f"slicing columns) can't be viewed as {list(shape)}. Use .reshape(...) "
+                        f"instead, or .contiguous().view(...)")
     return as_view(Reshape.apply(x, shape=shape), x)
-
-
-view = reshape
 
 
 def view_as(x: Tensor, other: Tensor) -> Tensor:
@@ -200,7 +230,21 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     return split(x, -(-n // chunks), dim)
 
 
-METHODS = {"reshape": reshape, "view": view, "view_as": view_as, "flatten": flatten,
+def is_contiguous(x: Tensor, memory_format=None) -> bool:
+    """Whether the elements lie in memory in row-major order without gaps (as after creation)."""
+    return bool(x._data.flags.c_contiguous)
+
+
+def contiguous(x: Tensor, memory_format=None) -> Tensor:
+    """x itself when contiguous, else a contiguous copy that stays in the graph."""
+    if x._data.flags.c_contiguous:
+        return x
+    from .conversion import clone
+    return clone(x)
+
+
+METHODS = {"reshape": reshape, "view": view, "is_contiguous": is_contiguous,
+           "contiguous": contiguous, "view_as": view_as, "flatten": flatten,
            "squeeze": squeeze, "unsqueeze": unsqueeze, "permute": permute,
            "transpose": transpose, "t": t, "expand": expand, "expand_as": expand_as,
            "split": split, "chunk": chunk,

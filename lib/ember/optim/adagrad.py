@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from .. import backend
+from ..tensor import Tensor
 from .optimizer import Optimizer
 
 
@@ -26,8 +27,8 @@ class Adagrad(Optimizer):
 
     def _init_state(self, p, group):
         xp = backend.array_module_of(p._data)
-        self.state[p] = {"step": 0, "sum": xp.full_like(p._data,
-                                                        group["initial_accumulator_value"])}
+        total = xp.full_like(p._data, group["initial_accumulator_value"])
+        self.state[p] = {"step": self._new_step(), "sum": Tensor._make(total, p._device)}
 
     def add_param_group(self, param_group: dict) -> None:
         super().add_param_group(param_group)
@@ -40,10 +41,10 @@ class Adagrad(Optimizer):
         if not state:
             self._init_state(p, group)
             state = self.state[p]
-        state["step"] += 1
+        t = self._count_step(state)
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * p._data
-        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        s = state["sum"]
+        clr = group["lr"] / (1 + (t - 1) * group["lr_decay"])
+        s = state["sum"]._data
         s += grad * grad
         p._data -= clr * grad / (xp.sqrt(s) + group["eps"])

@@ -37,25 +37,24 @@ class Adam(Optimizer):
         xp = backend.array_module_of(p._data)
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
         if not state:
-            state["step"] = 0
+            state["step"] = self._new_step()
             state["exp_avg"] = self._zeros_like(p)
             state["exp_avg_sq"] = self._zeros_like(p)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = self._zeros_like(p)
-        state["step"] += 1
-        t = state["step"]
+        t = self._count_step(state)
         if wd != 0:
             if self._decoupled:
                 p._data *= 1 - lr * wd
             else:
                 grad = grad + wd * p._data
-        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
         m *= beta1
         m += (1 - beta1) * grad
         v *= beta2
         v += (1 - beta2) * grad * grad
         if group["amsgrad"]:
-            vmax = state.setdefault("max_exp_avg_sq", self._zeros_like(p))
+            vmax = state.setdefault("max_exp_avg_sq", self._zeros_like(p))._data
             xp.maximum(vmax, v, out=vmax)
             v = vmax
         denom = xp.sqrt(v)

@@ -10,6 +10,8 @@ import copy
 from collections import defaultdict
 from typing import Any, Callable, Iterable
 
+import numpy as _np
+
 from .. import backend
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
@@ -107,9 +109,24 @@ class Optimizer:
         raise NotImplementedError
 
     @staticmethod
-    def _zeros_like(p: Tensor):
-        """A zero array shaped like `p`'s data, on p's device (numpy or cupy, whichever holds p)."""
-        return backend.array_module_of(p._data).zeros_like(p._data)
+    def _zeros_like(p: Tensor) -> Tensor:
+        """A zero tensor shaped like `p`, on p's device: state entries are Tensors, as in PyTorch
+        (`_update` works on their `._data` arrays in place)."""
+        return Tensor._make(backend.array_module_of(p._data).zeros_like(p._data), p._device)
+
+    @staticmethod
+    def _new_step() -> Tensor:
+        """A step counter as PyTorch keeps it: a 0-d float32 tensor on the CPU."""
+        return Tensor._make(_np.zeros((), dtype=_np.float32))
+
+    @staticmethod
+    def _count_step(state: dict) -> int:
+        """Add 1 to state['step'] (a tensor, or a number from an old state_dict) and return it."""
+        step = state["step"]
+        if not isinstance(step, Tensor):
+            step = state["step"] = Tensor._make(_np.asarray(step, dtype=_np.float32))
+        step._data += 1
+        return int(step._data)
 
     # ---- saving and restoring ----------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -173,17 +190,22 @@ class Optimizer:
 
 
 def _wrap(value, p: Tensor):
-    """State arrays leave as Tensors (copies, so later steps don't change a saved state_dict)."""
-    if hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, Tensor):
+    """State leaves as Tensors (copies, so later steps don't change a saved state_dict)."""
+    if isinstance(value, Tensor):
+        return Tensor._make(value._data.copy(), value._device)
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
         return Tensor._make(value.copy(), p._device)
     return copy.deepcopy(value)
 
 
 def _unwrap(value, p: Tensor, key: str):
-    """State back to arrays on p's device, floats cast to p's dtype (as PyTorch does)."""
+    """State back as Tensors on p's device, floats cast to p's dtype (as PyTorch does); the
+    step counter stays a CPU tensor."""
     if isinstance(value, Tensor):
+        if key == "step":
+            return Tensor._make(backend.to_numpy(value._data).astype(_np.float32))
         arr = backend.to_device(value._data, p._device)
-        if arr.dtype.kind == "f" and key != "step":
+        if arr.dtype.kind == "f":
             arr = arr.astype(p._data.dtype)
-        return arr.copy()
+        return Tensor._make(arr.copy(), p._device)
     return copy.deepcopy(value)

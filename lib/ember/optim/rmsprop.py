@@ -27,20 +27,20 @@ class RMSprop(Optimizer):
         xp = backend.array_module_of(p._data)
         alpha, wd, mom = group["alpha"], group["weight_decay"], group["momentum"]
         if not state:
-            state["step"] = 0
+            state["step"] = self._new_step()
             state["square_avg"] = self._zeros_like(p)
             if mom > 0:
                 state["momentum_buffer"] = self._zeros_like(p)
             if group["centered"]:
                 state["grad_avg"] = self._zeros_like(p)
-        state["step"] += 1
+        self._count_step(state)
         if wd != 0:
             grad = grad + wd * p._data
-        v = state["square_avg"]
+        v = state["square_avg"]._data
         v *= alpha
         v += (1 - alpha) * grad * grad
         if group["centered"]:
-            g_avg = state.setdefault("grad_avg", self._zeros_like(p))
+            g_avg = state.setdefault("grad_avg", self._zeros_like(p))._data
             g_avg *= alpha
             g_avg += (1 - alpha) * grad
             avg = xp.sqrt(v - g_avg * g_avg)
@@ -48,7 +48,7 @@ class RMSprop(Optimizer):
             avg = xp.sqrt(v)
         avg += group["eps"]
         if mom > 0:
-            buf = state.setdefault("momentum_buffer", self._zeros_like(p))
+            buf = state.setdefault("momentum_buffer", self._zeros_like(p))._data
             buf *= mom
             buf += grad / avg
             p._data -= group["lr"] * buf

@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+from ..tensor import Tensor
 from .optimizer import Optimizer
 
 
@@ -33,8 +34,10 @@ class SGD(Optimizer):
         if mom != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = grad.copy()
+                state["momentum_buffer"] = Tensor._make(grad.copy(), p._device)
+                buf = state["momentum_buffer"]._data
             else:
+                buf = buf._data
                 buf *= mom
                 damp = group["dampening"]
                 buf += grad if damp == 0 else (1 - damp) * grad  # no extra pass over memory
