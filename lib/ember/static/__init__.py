@@ -17,6 +17,7 @@ from .. import dtypes as _dt
 from . import ops as _ops
 from .autodiff import gradients
 from .control_flow import cond, while_loop
+from . import graph as _graph
 from .graph import Graph, GraphError, Node, get_default_graph, reset_default_graph
 from .ops import constant, np_dtype as _np_dtype
 from .ops import elementwise as _ew, matmul as _mm, reduce as _red, shape as _sh, state as _st
@@ -33,12 +34,43 @@ Tensor = Node
 
 
 def placeholder(dtype, shape=None, name: str | None = None) -> Node:
-    """An input fed at run time; `None` in `shape` accepts any size (e.g. the batch)."""
-    if shape is None:
-        raise ValueError("placeholder: give a shape, e.g. shape=(None, 1000) (None = any size); "
-                         "ember.static does not support placeholders of unknown rank")
-    return _st.placeholder(shape=tuple(None if d in (None, -1) else int(d) for d in shape),
-                           dtype=_np_dtype(dtype), name=name or "Placeholder")
+    """An input fed at run time; `None` in `shape` accepts any size (e.g. the batch), and
+    `shape=None` any shape at all (each run specializes the graph to the fed shapes)."""
+    shape = _graph.UNKNOWN if shape is None else \
+        tuple(None if d in (None, -1) else int(d) for d in shape)
+    return _st.placeholder(shape=shape, dtype=_np_dtype(dtype), name=name or "Placeholder")
+
+
+def device(name: str):
+    """`with tf.device('/gpu:0'):` records the device on the nodes made inside (`node.device`).
+    ember.static runs every node with numpy on the CPU: like TF's soft placement, a node placed
+    on a GPU runs where ember can run it."""
+    return _graph.device_scope(name)
+
+
+def foldl(fn, elems, initializer=None, name: str | None = None, **unused):
+    """`a = fn(a, x)` for each row x of `elems` (first to last), starting from `initializer` (or
+    the first row): a `while_loop` over a run-time number of rows, so gradients go through it."""
+    from .ops.shape import dim_size, row
+    graph = get_default_graph()
+    elems = _ops.as_node(elems, graph)
+    with graph.name_scope(name or "foldl"):
+        if initializer is None:
+            start, acc = 1, row(elems, constant(0, dtype=int64))
+        else:
+            many = isinstance(initializer, (list, tuple))
+            start = 0
+            acc = [_ops.as_node(a, graph) for a in initializer] if many else \
+                _ops.as_node(initializer, graph)
+        n = dim_size(elems, axis=0)
+        accs = acc if isinstance(acc, list) else [acc]
+
+        def body(i, *a):
+            out = fn(a if len(a) > 1 else a[0], row(elems, i))
+            return [add(i, 1), *(out if isinstance(out, (list, tuple)) else [out])]
+        result = while_loop(lambda i, *a: less(i, n), body,
+                            [constant(start, dtype=int64), *accs])
+    return result[1:] if isinstance(acc, list) else result[1]
 
 
 def _spec(shape, dtype):

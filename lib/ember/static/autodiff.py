@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..errors import DTypeError
 from .graph import GraphError, Node
 from .ops import OPS
-from .ops.elementwise import add
+from .loop_gradient import total
 from .ops.state import fill_like
 
 
@@ -39,7 +39,7 @@ def gradients(ys, xs, grad_ys=None, name: str = "gradients") -> list:
             parts = grads.get(node)
             if not parts:
                 continue
-            g = _total(parts)
+            g = total(parts)
             grads[node] = [g]
             if node in wanted and not any(i in on_path for i in node.inputs):
                 continue
@@ -49,21 +49,12 @@ def gradients(ys, xs, grad_ys=None, name: str = "gradients") -> list:
             rule = OPS[node.op].grad
             if rule is None:
                 raise GraphError(f"no gradient is defined for op '{node.op}' (node '{node.name}'), "
-                                 f"which lies between the outputs and the inputs of gradients()"
-                                 + (": ember.static can't differentiate loops; unroll it with a "
-                                    "Python for loop" if node.op == "while_loop" else ""))
+                                 f"which lies between the outputs and the inputs of gradients()")
             for inp, gi, need in zip(node.inputs, rule(node, g, needs), needs):
                 if need and gi is not None:
                     grads.setdefault(inp, []).append(gi)
     return [grads[x][0] if x in grads else None for x in xs] if not single else \
         (grads[xs[0]][0] if xs[0] in grads else None)
-
-
-def _total(parts):
-    g = parts[0]
-    for p in parts[1:]:
-        g = add(g, p)
-    return g
 
 
 def _between(xs, ys) -> set:
@@ -72,7 +63,7 @@ def _between(xs, ys) -> set:
     graph = ys[0].graph
     from_x = set(xs)
     for n in graph.nodes:
-        if n not in from_x and n.dtype.kind == "f" and OPS[n.op].differentiable \
+        if n not in from_x and _carries_gradient(n) and OPS[n.op].differentiable \
                 and any(i in from_x for i in n.inputs):
             from_x.add(n)
     to_y, stack = set(), [y for y in ys if y in from_x]
@@ -83,3 +74,10 @@ def _between(xs, ys) -> set:
         to_y.add(n)
         stack.extend(i for i in n.inputs if i in from_x)
     return to_y
+
+
+def _carries_gradient(n: Node) -> bool:
+    """Floating point nodes, and multi-output control flow with a floating point output."""
+    if n.dtype.kind == "f":
+        return True
+    return n.op in ("while_loop", "cond") and any(s[1].kind == "f" for s in n.attrs["out_specs"])

@@ -3,7 +3,7 @@ functions are called once, now, to build subgraphs; at run time the data picks w
 from __future__ import annotations
 
 from ..errors import DTypeError, ShapeError
-from .graph import Graph, GraphError, Node, get_default_graph
+from .graph import Graph, GraphError, Node, get_default_graph, known_rank
 from .ops import as_node, emit, show_shape
 
 
@@ -47,7 +47,7 @@ def cond(pred, true_fn, false_fn, name: str | None = None):
     Both functions must return the same number of values with matching dtypes."""
     outer = get_default_graph()
     pred = as_node(pred, outer)
-    if pred.shape not in ((), (1,)) or pred.dtype.kind != "b":
+    if (known_rank(pred.shape) and pred.shape not in ((), (1,))) or pred.dtype.kind != "b":
         raise DTypeError(f"cond: the predicate must be a bool scalar, got '{pred.name}' of dtype "
                          f"{pred.dtype.name} and shape {show_shape(pred.shape)}")
     tg, many = _build(true_fn, outer)
@@ -64,7 +64,7 @@ def cond(pred, true_fn, false_fn, name: str | None = None):
     node = emit("cond", (pred, *captured), {"branches": (tg, fg), "out_specs": tuple(specs)}, name)
     if len(specs) == 1:
         return [node] if many else node
-    return [emit("tuple_get", (node,), {"index": i}, f"{node.name}/out{i}") for i in range(len(specs))]
+    return [emit("tuple_get", (node,), {"index": i}, f"{node.name[len(outer._scope):]}/out{i}") for i in range(len(specs))]
 
 
 def while_loop(cond, body, loop_vars, maximum_iterations: int | None = None, name: str | None = None):
@@ -92,7 +92,7 @@ def while_loop(cond, body, loop_vars, maximum_iterations: int | None = None, nam
                  "maximum_iterations": maximum_iterations}, name)
     if len(init) == 1:
         return [node] if many else node
-    return [emit("tuple_get", (node,), {"index": i}, f"{node.name}/out{i}") for i in range(len(init))]
+    return [emit("tuple_get", (node,), {"index": i}, f"{node.name[len(outer._scope):]}/out{i}") for i in range(len(init))]
 
 
 def cond_gradient(node: Node, g: Node, needs) -> list:

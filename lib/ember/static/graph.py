@@ -18,6 +18,32 @@ class GraphError(EmberError, RuntimeError):
     """Misuse of a static graph: a node of another graph, a lint failure after a pass."""
 
 
+class UnknownShape(tuple):
+    """The shape of a node whose rank is unknown until a value is fed (`placeholder(shape=None)`).
+    It equals only itself; every Session run re-infers shapes from the fed arrays."""
+
+    def __new__(cls):
+        return super().__new__(cls, ())
+
+    def __eq__(self, other):
+        return isinstance(other, UnknownShape)
+
+    def __ne__(self, other):
+        return not isinstance(other, UnknownShape)
+
+    __hash__ = tuple.__hash__
+
+    def __repr__(self):
+        return "<unknown>"
+
+
+UNKNOWN = UnknownShape()
+
+
+def known_rank(shape) -> bool:
+    return not isinstance(shape, UnknownShape)
+
+
 class Node:
     """One op application in a Graph; its value exists only inside `Session.run`."""
 
@@ -27,7 +53,9 @@ class Node:
     def __init__(self, graph: "Graph", op: str, inputs: tuple, attrs: dict, shape: tuple,
                  dtype, name: str):
         self.graph, self.op, self.inputs, self.attrs = graph, op, tuple(inputs), attrs
-        self.shape, self.dtype, self.name = tuple(shape), np.dtype(dtype), name
+        self.shape = shape if isinstance(shape, UnknownShape) else tuple(shape)
+        self.dtype, self.name = np.dtype(dtype), name
+        self.device = _device[-1]
         self.id = -1
 
     # ---- description ------------------------------------------------------------------------
@@ -224,6 +252,8 @@ def _subgraphs(n: Node):
 
 
 def _fmt_shape(shape) -> str:
+    if isinstance(shape, UnknownShape):
+        return "[*]"
     return "[" + ",".join("?" if d is None else str(d) for d in shape) + "]"
 
 
@@ -239,8 +269,32 @@ def _fmt_attr(v) -> str:
     return repr(v)
 
 
+_device: list = [None]   # the innermost `tf.device(...)`: recorded on the nodes made inside it
 _root = Graph()
 _stack: list[Graph] = [_root]
+
+
+def parse_device(name) -> str | None:
+    """'/gpu:0', '/device:GPU:0', 'gpu', 'cuda:0', '/cpu:0' -> 'gpu:0' / 'cpu:0' (None: no device)."""
+    if name is None or name == "":
+        return None
+    import re
+    text = str(name).strip().lower()
+    m = re.fullmatch(r"/?(?:job:\w+/)?(?:replica:\d+/)?(?:task:\d+/)?(?:device:)?(cpu|gpu|cuda)"
+                     r"(?::(\d+))?", text)
+    if m is None:
+        raise ValueError(f"tf.device: can't read the device {name!r}; write '/cpu:0' or '/gpu:0'")
+    kind = "gpu" if m.group(1) in ("gpu", "cuda") else "cpu"
+    return f"{kind}:{m.group(2) or 0}"
+
+
+@contextlib.contextmanager
+def device_scope(name):
+    _device.append(parse_device(name))
+    try:
+        yield
+    finally:
+        _device.pop()
 
 
 def get_default_graph() -> Graph:

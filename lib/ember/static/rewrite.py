@@ -24,6 +24,7 @@ class Rewriter:
     def copy(self, node: Node, op: str | None = None, inputs=None, attrs: dict | None = None) -> Node:
         ins = [self.map[i] for i in node.inputs] if inputs is None else inputs
         new = self.emit(op or node.op, ins, dict(node.attrs) if attrs is None else attrs, node.name)
+        new.device = node.device
         self.map[node] = new
         return new
 

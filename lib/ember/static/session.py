@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DTypeError, ShapeError
-from .graph import Graph, Node, get_default_graph
+from .graph import Graph, Node, get_default_graph, known_rank
 from .ops import show_shape
 from .ops.state import FailedPreconditionError
 from .rewrite import extract
@@ -178,6 +178,8 @@ def _flatten(fetches):
 
 
 def _fits(shape, spec) -> bool:
+    if not known_rank(spec):
+        return True
     return len(shape) == len(spec) and all(d is None or d == s for d, s in zip(spec, shape))
 
 
@@ -191,7 +193,7 @@ def _check_feed(node: Node, value) -> np.ndarray:
     if not ok:
         raise DTypeError(f"feed for '{node.name}': got an array of dtype {arr.dtype.name} but the "
                          f"{node.op} has dtype {want.name}; convert it with .astype(np.{want.name})")
-    if len(arr.shape) != len(node.shape) or any(d is not None and d != s
+    if known_rank(node.shape) and len(arr.shape) != len(node.shape) or any(d is not None and d != s
                                                 for d, s in zip(node.shape, arr.shape)):
         raise ShapeError(f"feed for '{node.name}': got an array of shape {show_shape(arr.shape)} but "
                          f"the {node.op} has shape {show_shape(node.shape)} (None matches any size)")

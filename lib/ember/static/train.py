@@ -97,3 +97,25 @@ class AdamOptimizer(Optimizer):
         v_new = v.assign(ew.add(ew.mul(v, self.beta2), ew.mul(ew.square(g), 1 - self.beta2)))
         step = ew.div(ew.mul(m_new, self._lr_t), ew.add(ew.sqrt(v_new), self.epsilon))
         return var.assign_sub(step)
+
+
+class RMSPropOptimizer(Optimizer):
+    """TF-1's RMSProp: ms = decay * ms + (1 - decay) * grad**2 (ms starts at 1, as in TF-1);
+    mom = momentum * mom + learning_rate * grad / sqrt(ms + epsilon); var -= mom."""
+
+    def __init__(self, learning_rate: float, decay: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-10, centered: bool = False, name: str = "RMSProp"):
+        super().__init__(learning_rate, name)
+        if centered:
+            raise NotImplementedError("RMSPropOptimizer(centered=True) is not supported")
+        self.decay, self.momentum, self.epsilon = decay, momentum, epsilon
+
+    def _apply(self, g, var):
+        from . import ones
+        ms = Variable(ones(var.shape, var.dtype), name=f"{var.name}/rms", trainable=False)
+        ms_new = ms.assign(ew.add(ew.mul(ms, self.decay), ew.mul(ew.square(g), 1 - self.decay)))
+        step = ew.div(ew.mul(g, self.learning_rate), ew.sqrt(ew.add(ms_new, self.epsilon)))
+        if self.momentum:
+            mom = self._slot(var, "momentum")
+            step = mom.assign(ew.add(ew.mul(mom, self.momentum), step))
+        return var.assign_sub(step)

@@ -14,7 +14,7 @@ import numbers
 import numpy as np
 
 from ...errors import DTypeError, ShapeError
-from ..graph import Graph, Node, get_default_graph
+from ..graph import UNKNOWN, Graph, Node, get_default_graph, known_rank
 
 OPS: dict[str, "OpDef"] = {}
 
@@ -114,7 +114,9 @@ def np_dtype(dtype) -> np.dtype:
 
 # ---- shape rules shared by the families ------------------------------------------------------
 def broadcast_shapes(*shapes) -> tuple:
-    """numpy broadcasting where None means "unknown size"."""
+    """numpy broadcasting where None means "unknown size" (and an unknown rank stays unknown)."""
+    if not all(known_rank(s) for s in shapes):
+        return UNKNOWN
     ndim = max(len(s) for s in shapes)
     out = []
     for dims in zip(*[(1,) * (ndim - len(s)) + tuple(s) for s in shapes]):
@@ -154,6 +156,8 @@ def require_float(node: Node, opname: str):
 
 
 def _show(shape) -> str:
+    if not known_rank(shape):
+        return "(unknown)"
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
         ("," if len(shape) == 1 else "") + ")"
 

@@ -12,7 +12,7 @@ BOOL = np.dtype(bool)
 
 def _unbroadcast(g, like):
     """g summed down to like's shape (undoing broadcasting), as a graph node."""
-    if g.shape == like.shape and None not in like.shape:
+    if g.shape == like.shape and None not in like.shape and like.shape.__class__ is tuple:
         return g
     return sum_to(g, like)
 

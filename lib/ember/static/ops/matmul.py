@@ -13,6 +13,9 @@ from .elementwise import _unbroadcast
 
 def _matmul_spec(nodes, attrs):
     a, b = nodes
+    from ..graph import UNKNOWN, known_rank
+    if not (known_rank(a.shape) and known_rank(b.shape)):
+        return UNKNOWN, same_dtype(nodes)
     if a.ndim < 2 or b.ndim < 2:
         raise ShapeError(f"matmul needs inputs of rank >= 2, got shapes {show_shape(a.shape)} and "
                          f"{show_shape(b.shape)}; reshape vectors to (1, n) or (n, 1)")

@@ -21,8 +21,12 @@ def normalize_axes(axis, ndim: int, opname: str):
 
 
 def _reduced_shape(shape, axes, keepdims):
+    from ..graph import UNKNOWN, known_rank
+    if not known_rank(shape):
+        return () if axes is None and not keepdims else UNKNOWN
     if axes is None:
         return tuple(1 for _ in shape) if keepdims else ()
+    axes = {a % max(len(shape), 1) for a in axes}
     return tuple((1 if keepdims else None) if i in axes else d for i, d in enumerate(shape)
                  if keepdims or i not in axes)
 

@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ...errors import ShapeError
+from ..graph import known_rank
 from . import op, show_shape
 
 
@@ -13,7 +14,7 @@ def _reshape_spec(nodes, attrs):
     x, shape = nodes[0], tuple(attrs["shape"])
     if shape.count(-1) > 1:
         raise ShapeError(f"at most one dimension of the new shape can be -1, got {shape}")
-    if None not in x.shape:
+    if None not in x.shape and known_rank(x.shape):
         n = math.prod(x.shape)
         known = math.prod(d for d in shape if d != -1)
         if -1 in shape:
@@ -94,3 +95,53 @@ def squeeze(x, axis=None):
 
 
 squeeze.gradient(lambda node, g, needs: (reshape_like(g, node.inputs[0]),))
+
+
+# ---- one row at a run-time index (what tf.foldl / tf.scan read each step) ------------------------
+def _dim_spec(nodes, attrs):
+    x = nodes[0]
+    if known_rank(x.shape) and not -x.ndim <= attrs["axis"] < x.ndim:
+        raise ShapeError(f"axis {attrs['axis']} is out of range for shape {show_shape(x.shape)}")
+    return (), np.dtype(np.int64)
+
+
+@op("dim_size", _dim_spec, differentiable=False, shape_only=(0,))
+def dim_size(x, axis):
+    """The size of `x` along `axis`, known only at run time (an int64 scalar)."""
+    return np.asarray(x.shape[axis], dtype=np.int64)
+
+
+def _row_spec(nodes, attrs):
+    x, i = nodes
+    if i.dtype.kind not in "iu" or i.shape != ():
+        raise ShapeError(f"the row index must be an integer scalar, got '{i.name}' "
+                         f"{i.dtype.name}{show_shape(i.shape)}")
+    if not known_rank(x.shape):
+        return x.shape, x.dtype
+    if x.ndim == 0:
+        raise ShapeError("can't take a row of a scalar")
+    return x.shape[1:], x.dtype
+
+
+@op("row", _row_spec, view=True)
+def row(x, i):
+    """x[i] for a run-time index i (numpy's negative indices allowed)."""
+    return x[int(i)]
+
+
+@row.gradient
+def _(node, g, needs):
+    return (row_grad(g, node.inputs[0], node.inputs[1]), None)
+
+
+@op("row_grad", lambda nodes, attrs: (nodes[1].shape, nodes[0].dtype), shape_only=(1,))
+def row_grad(g, x, i):
+    """The gradient of x[i]: zeros shaped like x, with g in row i."""
+    out = np.zeros(x.shape, dtype=g.dtype)
+    out[int(i)] = g
+    return out
+
+
+@row_grad.gradient
+def _(node, g, needs):
+    return (row(g, node.inputs[2]), None, None)

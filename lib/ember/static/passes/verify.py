@@ -25,7 +25,7 @@ def verify(graph: Graph, after: str = "") -> Graph:
             shape, dtype = OPS[n.op].infer(n.inputs, n.attrs)
         except Exception as e:  # a rewrite made inputs the op can't take
             fail(f"shape inference fails: {e}")
-        if tuple(shape) != n.shape or dtype != n.dtype:
+        if shape != n.shape or dtype != n.dtype:
             fail(f"recorded {n.dtype.name}{list(n.shape)} but inference gives "
                  f"{dtype.name}{list(shape)}")
         if "buffer" in n.attrs and None in n.shape:
