@@ -217,3 +217,84 @@ def test_legacy_size_average_warns_and_sums():
     with pytest.warns(DeprecationWarning, match="reduction='sum'"):
         loss_fn = ember.nn.MSELoss(size_average=False)
     assert loss_fn.reduction == "sum"
+
+
+# ---- label smoothing and pos_weight (PyTorch's definitions, written out in numpy) ----------
+def _np_smoothed_ce(x, t, eps, w, ignore, reduction):
+    """(1 - eps) * nll + eps/C * sum_c -w_c logp_c, each sample's terms dropped when ignored;
+    'mean' divides both by the total weight of the kept targets."""
+    logp, c = _np_log_softmax(x), x.shape[1]
+    w = np.ones(c) if w is None else w
+    keep = t != ignore
+    ts = np.where(keep, t, 0)
+    nll = -w[ts] * logp[np.arange(len(t)), ts] * keep
+    smooth = -(logp * w).sum(1) * keep
+    per = (1 - eps) * nll + eps / c * smooth
+    if reduction == "mean":
+        return per.sum() / (w[ts] * keep).sum()
+    return per.sum() if reduction == "sum" else per
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_label_smoothing_matches_numpy_and_gradcheck(reduction, weighted):
+    x = rand64(5, 4, seed=3)
+    t = ember.tensor([0, 3, -100, 2, 1])
+    w = ember.tensor([0.5, 1.0, 2.0, 1.5], dtype=ember.float64) if weighted else None
+    got = F.cross_entropy(x, t, weight=w, reduction=reduction, label_smoothing=0.2)
+    ref = _np_smoothed_ce(arr(x), t.numpy(), 0.2, None if w is None else w.numpy(), -100, reduction)
+    np.testing.assert_allclose(arr(got), ref, rtol=1e-12)
+    assert_grad_matches(lambda a: F.cross_entropy(a, t, weight=w, reduction=reduction,
+                                                  label_smoothing=0.2), x)
+    module = nn.CrossEntropyLoss(weight=w, reduction=reduction, label_smoothing=0.2)
+    np.testing.assert_allclose(arr(module(x, t)), ref, rtol=1e-12)
+
+
+def test_cross_entropy_label_smoothing_with_probabilities_and_limits():
+    x = rand64(3, 4, seed=4)
+    p = np.random.default_rng(5).dirichlet(np.ones(4), size=3)
+    target = ember.tensor(p, dtype=ember.float64)
+    smoothed = p * 0.7 + 0.3 / 4
+    ref = -(smoothed * _np_log_softmax(arr(x))).sum(1).mean()
+    np.testing.assert_allclose(arr(F.cross_entropy(x, target, label_smoothing=0.3)), ref,
+                               rtol=1e-12)
+    assert_grad_matches(lambda a: F.cross_entropy(a, target, label_smoothing=0.3), x)
+    t = ember.tensor([1, 0, 3])
+    uniform = -_np_log_softmax(arr(x)).mean(1).mean()  # label_smoothing=1: all uniform
+    np.testing.assert_allclose(arr(F.cross_entropy(x, t, label_smoothing=1.0)), uniform, rtol=1e-12)
+    np.testing.assert_allclose(arr(F.cross_entropy(x, t, label_smoothing=-0.5)),
+                               arr(F.cross_entropy(x, t)), rtol=1e-15)  # ignored, as PyTorch
+    with pytest.raises(RuntimeError, match="between 0.0 and 1.0"):
+        F.cross_entropy(x, t, label_smoothing=1.5)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_bce_with_logits_pos_weight_matches_numpy_and_gradcheck(reduction):
+    x = rand64(5, 3, seed=6)
+    y = ember.tensor((np.random.default_rng(7).random((5, 3)) > 0.5).astype(float),
+                     dtype=ember.float64, requires_grad=True)
+    pw = ember.tensor([1.0, 3.0, 0.5], dtype=ember.float64)
+    a, b, p = arr(x), arr(y), pw.numpy()
+    s = 1 / (1 + np.exp(-a))
+    ref = -(p * b * np.log(s) + (1 - b) * np.log(1 - s))
+    got = F.binary_cross_entropy_with_logits(x, y, reduction=reduction, pos_weight=pw)
+    np.testing.assert_allclose(arr(got), _reduce(ref, reduction), rtol=1e-10)
+    assert_grad_matches(lambda a, b: F.binary_cross_entropy_with_logits(
+        a, b, reduction=reduction, pos_weight=pw), x, y)
+    loss = nn.BCEWithLogitsLoss(pos_weight=pw, reduction=reduction)(x, y)
+    np.testing.assert_allclose(arr(loss), _reduce(ref, reduction), rtol=1e-10)
+
+
+def test_bce_with_logits_pos_weight_at_zero_logit_and_errors():
+    x = ember.zeros(2, 2, dtype=ember.float64, requires_grad=True)
+    y = ember.tensor([[1.0, 0.0], [1.0, 1.0]], dtype=ember.float64)
+    F.binary_cross_entropy_with_logits(x, y, pos_weight=ember.tensor([2.0, 4.0],
+                                                                  dtype=ember.float64),
+                                       reduction="sum").backward()
+    # d/dx at x = 0: sigmoid(0) * (1 + (pw - 1) y) - pw y = (1 + (pw-1) y) / 2 - pw y
+    np.testing.assert_allclose(x.grad.numpy(), [[-1.0, 0.5], [-1.0, -2.0]], rtol=1e-12)
+    with pytest.raises(ShapeError, match="pos_weight"):
+        F.binary_cross_entropy_with_logits(x, y, pos_weight=ember.ones(3, dtype=ember.float64))
+    with pytest.raises(RuntimeError, match="not differentiable with respect to argument"):
+        F.binary_cross_entropy_with_logits(x, y, pos_weight=ember.ones(2, dtype=ember.float64,
+                                                                       requires_grad=True))

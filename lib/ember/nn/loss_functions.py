@@ -120,8 +120,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
 
     target: class indices (int64, shape (N,) for input (N, C)) or class probabilities (float,
     the shape of input). Stable for any logits: log_softmax never exponentiates a large number."""
-    if label_smoothing:
-        raise NotImplementedError("cross_entropy: label_smoothing is not supported by ember")
+    if label_smoothing > 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    eps = label_smoothing if label_smoothing > 0.0 else 0.0  # PyTorch ignores a negative one
     reduction = _reduction("cross_entropy", reduction, size_average, reduce)
     if not isinstance(target, Tensor):
         raise TypeError(f"cross_entropy: target must be a Tensor, got {type(target).__name__}")
@@ -137,6 +138,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
                 f"input's shape")
         logp = LogSoftmax.apply(input, dim=1 if input.ndim > 1 else 0)
         target = target.to(input.dtype)
+        if eps:
+            target = target * (1 - eps) + eps / input._data.shape[1 if input.ndim > 1 else 0]
         per = -(logp * target if weight is None else logp * target * _class_axis(weight, input))
         per = per.sum(1 if input.ndim > 1 else 0)
         if reduction == "mean":
@@ -144,8 +147,29 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
         return per.sum() if reduction == "sum" else per
     input, target = _as_batch("cross_entropy", input, target)
     _check_class_target("cross_entropy", input, target, ignore_index)
-    return nll_loss(LogSoftmax.apply(input, dim=1), target, weight, ignore_index=ignore_index,
-                    reduction=reduction)
+    logp = LogSoftmax.apply(input, dim=1)
+    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if not eps:
+        return loss
+    return (1 - eps) * loss + _uniform_part(logp, target, weight, ignore_index, reduction) * (
+        eps / input._data.shape[1])
+
+
+def _uniform_part(logp: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
+                  reduction: str) -> Tensor:
+    """Label smoothing's extra term: -sum over classes of weight[c] * logp[c] per sample,
+    ignored samples zeroed, and 'mean' divided by what nll_loss divides by."""
+    keep = target._data != ignore_index
+    w = None if weight is None else weight.to(logp.dtype)
+    per = -(logp if w is None else logp * _class_axis(w, logp)).sum(1)
+    per = per * Tensor._make(keep.astype(logp._data.dtype), logp._device)
+    if reduction == "none":
+        return per
+    if reduction == "sum":
+        return per.sum()
+    if w is None:
+        return per.sum() / float(keep.sum())
+    return per.sum() / float(w._data[target._data[keep]].sum())
 
 
 def _class_axis(weight: Tensor, input: Tensor) -> Tensor:
@@ -161,11 +185,24 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     if target._data.shape != input._data.shape:
         raise ShapeError(f"binary_cross_entropy_with_logits: target size {tuple(target.shape)} "
                          f"must be the same as input size {tuple(input.shape)}")
+    args = (input, target)
     if pos_weight is not None:
-        raise NotImplementedError("binary_cross_entropy_with_logits: pos_weight is not supported")
+        if pos_weight._data.dtype != input._data.dtype:
+            pos_weight = pos_weight.to(input.dtype)
+        if pos_weight.ndim > input.ndim or any(
+                p not in (1, i) for p, i in zip(pos_weight.shape[::-1], input.shape[::-1])):
+            raise ShapeError(f"binary_cross_entropy_with_logits: pos_weight of shape "
+                             f"{tuple(pos_weight.shape)} does not broadcast to the input of shape "
+                             f"{tuple(input.shape)}; give one weight per class, shape "
+                             f"({input.shape[-1]},)")
+        if pos_weight.requires_grad:
+            raise RuntimeError("The function 'binary_cross_entropy_with_logits' is not "
+                               "differentiable with respect to argument 'pos_weight'. This input "
+                               "cannot have requires_grad True.")
+        args = (input, target, pos_weight._data)
     if weight is None:
-        return BinaryCrossEntropyWithLogits.apply(input, target, reduction=reduction)
-    loss = BinaryCrossEntropyWithLogits.apply(input, target, reduction="none") * weight
+        return BinaryCrossEntropyWithLogits.apply(*args, reduction=reduction)
+    loss = BinaryCrossEntropyWithLogits.apply(*args, reduction="none") * weight
     return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
 
 

@@ -75,25 +75,35 @@ class NllLoss(Op):
 
 
 class BinaryCrossEntropyWithLogits(Op):
-    """-[y log s(x) + (1 - y) log(1 - s(x))] written as max(x, 0) - x*y + log(1 + exp(-|x|)),
-    which never overflows and never takes log(0)."""
-    rule = "grad_x = (sigmoid(x) - y) * grad ; grad_y = -x * grad"
-    saves = (0, 1)
+    """-[pw * y log s(x) + (1 - y) log(1 - s(x))], with pos_weight pw (default 1) weighing the
+    positives, written as (1 - y) x + (1 + (pw - 1) y) softplus(-x): it never overflows and never
+    takes log(0), since softplus(-x) = max(-x, 0) + log(1 + exp(-|x|))."""
+    rule = ("grad_x = (sigmoid(x) (1 + (pw - 1) y) - pw y) * grad ; "
+            "grad_y = ((pw - 1) softplus(-x) - x) * grad")
+    saves = (0, 1)  # pos_weight (a constant array, small) is copied instead
 
-    def forward(self, x, y, reduction="mean"):
+    def forward(self, x, y, pos_weight=None, reduction="mean"):
         xp = array_module_of(x)
         self.x, self.y, self.reduction = x, y, reduction
-        loss = xp.maximum(x, 0) - x * y + xp.log1p(xp.exp(-xp.abs(x)))
+        self.pw = None if pos_weight is None else pos_weight.copy()
+        if pos_weight is None:
+            loss = xp.maximum(x, 0) - x * y + xp.log1p(xp.exp(-xp.abs(x)))
+        else:
+            self.sp = xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+            loss = (1 - y) * x + (1 + (pos_weight - 1) * y) * self.sp
         return _reduce(loss, reduction)
 
     def backward(self, grad):
         xp = array_module_of(grad)
-        x = self.x
+        x, y, pw = self.x, self.y, self.pw
         g = _scale(grad, self.reduction, x.size)
         e = xp.exp(-xp.abs(x))
         sig = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        return ((sig - self.y) * g if self.needs(0) else None,
-                -x * g if self.needs(1) else None)
+        if pw is None:
+            return ((sig - y) * g if self.needs(0) else None,
+                    -x * g if self.needs(1) else None)
+        return ((sig * (1 + (pw - 1) * y) - pw * y) * g if self.needs(0) else None,
+                ((pw - 1) * self.sp - x) * g if self.needs(1) else None, None)
 
 
 class BinaryCrossEntropy(Op):
