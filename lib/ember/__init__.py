@@ -24,8 +24,10 @@ from .ops.elementwise import (abs, add, clamp, cos, div, exp, floor_divide, log,
 from .ops.index import masked_fill, where
 from .ops.scatter import (gather, index_add, index_select, scatter, scatter_add, unbind)
 from .ops.matmul import bmm, dot, matmul, mm
-from .ops.reduce import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std,
-                         sum, var)
+from .ops.reduce import (all, amax, amin, any, argmax, argmin, cumsum, log_softmax, logsumexp, max,
+                         mean, min, prod, softmax, std, sum, var)
+from .ops.linalg import tensor_norm as norm
+from . import linalg
 from .ops.shape import (cat, chunk, expand, flatten, permute, reshape, split, squeeze, stack, t,
                         transpose, unsqueeze)
 from . import cuda

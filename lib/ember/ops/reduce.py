@@ -102,6 +102,44 @@ class ExtremumAt(Op):
         return (full,)
 
 
+class Prod(Op):
+    rule = "grad_x = grad * (product of the other elements), exact where x has zeros"
+    saves = (0,)
+
+    def forward(self, x, dim=None, keepdim=False):
+        self.x, self.dim, self.keepdim = x, dim, keepdim
+        return x.prod() if dim is None else x.prod(axis=dim, keepdims=keepdim)
+
+    def backward(self, grad):
+        x, dim = self.x, self.dim
+        xp = array_module_of(x)
+        flat, ax = (x.reshape(-1), 0) if dim is None else (x, dim)
+        # the product of the others: everything before (exclusive cumprod) times everything after
+        before = _exclusive_cumprod(xp, flat, ax)
+        after = xp.flip(_exclusive_cumprod(xp, xp.flip(flat, ax), ax), ax)
+        others = (before * after).reshape(x.shape)
+        g = grad if dim is None else _expand(grad, x.shape, (dim,), self.keepdim)
+        return (g * others,)
+
+
+def _exclusive_cumprod(xp, a, axis):
+    c = xp.cumprod(a, axis=axis)
+    ones = xp.ones_like(xp.take(c, [0], axis=axis))
+    return xp.concatenate([ones, xp.take(c, range(a.shape[axis] - 1), axis=axis)], axis=axis)
+
+
+class Cumsum(Op):
+    rule = "grad_x = reversed cumulative sum of grad"
+
+    def forward(self, x, dim=0):
+        self.dim = dim
+        return array_module_of(x).cumsum(x, axis=dim)
+
+    def backward(self, grad):
+        xp = array_module_of(grad)
+        return (xp.flip(xp.cumsum(xp.flip(grad, self.dim), axis=self.dim), self.dim),)
+
+
 def _spread(grad, shape):
     """A (read-only) broadcast of grad to `shape`; a full array when grad is a single number."""
     if grad.size == 1:
@@ -150,6 +188,44 @@ def var(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False
 def std(x: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
         correction: int | None = None) -> Tensor:
     return var(x, dim, unbiased, keepdim, correction=correction).sqrt()
+
+
+def _ints_to_int64(x: Tensor, dtype) -> Tensor:
+    """As PyTorch: sums and products of bools and integers are int64 (unless dtype= says)."""
+    from .conversion import to_dtype
+    from ..dtypes import as_dtype, int64
+    if dtype is not None:
+        return to_dtype(x, as_dtype(dtype))
+    return to_dtype(x, int64) if x._data.dtype.kind in "biu" else x
+
+
+def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of all elements, or along one dim."""
+    x = _ints_to_int64(to_tensor(x), dtype)
+    if dim is None or x.ndim == 0:
+        return Prod.apply(x)
+    if not isinstance(dim, int):
+        raise TypeError(f"prod(): dim must be a single int, got {dim!r}")
+    return Prod.apply(x, dim=_wrap_dim(dim, x.ndim, "prod"), keepdim=keepdim)
+
+
+def cumsum(x: Tensor, dim: int, *, dtype=None) -> Tensor:
+    """Running sums along dim: out[i] = x[0] + ... + x[i]."""
+    x = _ints_to_int64(to_tensor(x), dtype)
+    if x.ndim == 0:
+        return x
+    return Cumsum.apply(x, dim=_wrap_dim(dim, x.ndim, "cumsum"))
+
+
+def softmax(x: Tensor, dim: int, dtype=None) -> Tensor:
+    """`x.softmax(dim)` / `ember.softmax(x, dim)`: the same op as nn.functional.softmax."""
+    from ..nn.functional import softmax as f
+    return f(x, dim, dtype)
+
+
+def log_softmax(x: Tensor, dim: int, dtype=None) -> Tensor:
+    from ..nn.functional import log_softmax as f
+    return f(x, dim, dtype)
 
 
 def _float_only(op, x):
@@ -230,4 +306,5 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
 
 METHODS = {"sum": sum, "mean": mean, "var": var, "std": std, "max": max, "min": min,
            "amax": amax, "amin": amin, "argmax": argmax, "argmin": argmin, "all": all, "any": any,
-           "logsumexp": logsumexp}
+           "logsumexp": logsumexp, "prod": prod, "cumsum": cumsum, "softmax": softmax,
+           "log_softmax": log_softmax}
