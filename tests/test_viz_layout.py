@@ -39,21 +39,43 @@ def check_layout(desc, lay):
     # boxes lie inside the drawing
     for b in boxes:
         assert b.x >= 0 and b.y >= 0 and b.x + b.w <= lay.width and b.y + b.h <= lay.height
-    # left to right: every edge goes from a lower layer to a higher one
+    # along the flow (left to right, or top to bottom): every edge goes to a later layer
+    tb = lay.direction == "TB"
+
+    def start(b):
+        return b.y if tb else b.x
+
+    def end(b):
+        return b.y + b.h if tb else b.x + b.w
+
     for n in desc.nodes:
         for i in n.inputs:
             assert lay.boxes[i].layer < lay.boxes[n.id].layer
-            assert lay.boxes[i].x + lay.boxes[i].w < lay.boxes[n.id].x
-    # one routed edge per input of every node (duplicates included), ending on the right boxes
+            assert end(lay.boxes[i]) < start(lay.boxes[n.id])
+    # one routed edge per input of every node (duplicates included), ending on the right boxes;
+    # an edge may start at a dashed copy ("ghost") of a source node drawn next to its reader
     assert sorted(((e.src, e.dst, e.arg) for e in lay.edges), key=repr) == sorted(desc.edges(), key=repr)
+    ghost_of = {g: (b, src) for g, (b, src) in lay.ghosts.items()}
+    for g, (gb, src) in ghost_of.items():
+        assert not desc[src].inputs and g[1] == src
+        assert gb.layer == lay.boxes[g[2]].layer - 1
     for e in lay.edges:
         s, d = lay.boxes[e.src], lay.boxes[e.dst]
-        assert e.points[0] == pytest.approx((s.x + s.w, s.cy))
-        assert e.points[-1][0] == pytest.approx(d.x)
-        assert d.y <= e.points[-1][1] <= d.y + d.h
+        g = ("ghost", e.src, e.dst)
+        if g in ghost_of:
+            s = ghost_of[g][0]
+        if tb:
+            assert e.points[0] == pytest.approx((s.cx, s.y + s.h))
+            assert e.points[-1][1] == pytest.approx(d.y)
+            assert d.x <= e.points[-1][0] <= d.x + d.w
+        else:
+            assert e.points[0] == pytest.approx((s.x + s.w, s.cy))
+            assert e.points[-1][0] == pytest.approx(d.x)
+            assert d.y <= e.points[-1][1] <= d.y + d.h
         assert len(e.points) == d.layer - s.layer + 1       # one bend point per layer crossed
-    # long edges pass through dummy slots, which never sit on a real box
-    for dbox in lay.dummies.values():
+    # long edges pass through dummy slots, which never sit on a real box; ghosts don't either
+    others = list(lay.dummies.values()) + [b for b, _ in lay.ghosts.values()]
+    for dbox in others:
         for b in boxes:
             assert not dbox.overlaps(b)
 
@@ -155,3 +177,30 @@ def test_highlights_and_escaping():
     assert "ember-current" in cls["f"] and "ember-done" in cls["a<b"]
     assert "ember-selected" in cls["a<b"]
     assert re.search(r'class="ember-edge ember-hot"', svg)
+
+
+@pytest.mark.parametrize("n,seed", [(20, 1), (60, 2), (150, 3)])
+def test_top_to_bottom_and_ghosts(n, seed):
+    d = random_dag(n, seed)
+    lay = layout(d, direction="TB")
+    assert lay.direction == "TB"
+    check_layout(d, lay)
+    svg = render_svg(d, lay)
+    check_svg(d, svg)
+    root = ET.fromstring(svg)
+    ghosts = [g for g in root.iter(SVG + "g") if "ember-ghost" in g.get("class", "")]
+    assert len(ghosts) == len(lay.ghosts)
+    assert root.get("data-direction") == "TB"
+    assert layout(d, direction="TB", ghost_span=0).ghosts == {}
+
+
+def test_auto_direction_picks_what_fits():
+    chain = from_dicts([{"id": 0, "label": "x", "kind": "input", "shape": (3,)}] +
+                       [{"id": k, "label": f"Op{k}Backward0", "shape": (3,), "inputs": [k - 1]}
+                        for k in range(1, 30)])
+    assert layout(chain, direction="auto").direction == "TB"
+    small = from_dicts([{"id": 0, "label": "x", "kind": "input"},
+                        {"id": 1, "label": "f", "inputs": [0]}])
+    assert layout(small, direction="auto").direction == "LR"
+    with pytest.raises(ValueError, match="direction"):
+        layout(small, direction="up")

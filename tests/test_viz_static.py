@@ -2,6 +2,8 @@
 kernel (nbclient, widget state not saved, as when a notebook is saved from JupyterLab) and
 convert it to HTML as nbconvert / nbgrader feedback do."""
 import os
+import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import nbformat
@@ -60,3 +62,63 @@ def test_real_static_and_traced_graphs_are_drawn():
     traced = ember.jit.trace(ember.nn.Sequential(ember.nn.Linear(4, 3), ember.nn.ReLU()),
                              ember.randn(2, 4))
     assert len(describe(traced).nodes) == len(traced.graph.nodes)
+
+
+def two_layer_static_net():
+    """A 2-layer static net with its symbolic gradients and SGD updates (38 nodes)."""
+    import numpy as np
+    import ember.static as tf
+    tf.reset_default_graph()
+    rng = np.random.default_rng(0)
+    x = tf.placeholder(tf.float64, shape=(None, 5))
+    y = tf.placeholder(tf.float64, shape=(None, 5))
+    w1 = tf.Variable(rng.standard_normal((5, 4)))
+    w2 = tf.Variable(rng.standard_normal((4, 5)))
+    h = tf.maximum(tf.matmul(x, w1), 0)
+    loss = tf.reduce_mean(tf.reduce_sum((tf.matmul(h, w2) - y) ** 2, axis=1))
+    step = tf.train.GradientDescentOptimizer(1e-2).minimize(loss)
+    return tf.get_default_graph(), loss, step
+
+
+def test_static_net_with_gradients_fits_the_page_width():
+    from ember.viz import describe, graph, layout
+    from ember.viz.layout import FIT_WIDTH
+    from ember.viz.render import FONT_PX, MIN_FONT_PX
+    from test_viz_layout import check_layout, check_svg
+    g, _, _ = two_layer_static_net()
+    d = describe(g)
+    assert 35 <= len(d) <= 45
+    assert layout(d, direction="LR").width > 2 * FIT_WIDTH        # why top-to-bottom exists
+    lay = layout(d, direction="auto")
+    assert lay.direction == "TB" and lay.width <= FIT_WIDTH
+    assert lay.crossings <= 8
+    check_layout(d, lay)                                          # no overlaps, every edge
+    w = graph(g)
+    assert w.graph.layout.width <= FIT_WIDTH and w.graph.fits()
+    assert len(w.graph.view) == len(d)                            # it fits unfolded
+    root = ET.fromstring(w.svg)
+    assert float(root.get("font-size")) == FONT_PX >= MIN_FONT_PX
+    min_w = float(re.search(r"min-width:(\d+)px", root.get("style")).group(1))
+    assert min_w * FONT_PX / MIN_FONT_PX == pytest.approx(w.graph.layout.width, abs=2)
+    check_svg(w.graph.view, w.svg)
+    # scope names become groups; the gradient scope folds into one box on demand
+    assert {"gradients", "GradientDescent"} <= set(d.groups())
+    folded = graph(g, collapse=["gradients"])
+    assert ("group", "gradients") in folded.graph.view
+    assert len(folded.graph.view) == len(d) - len(d.groups()["gradients"]) + 1
+
+
+def test_bigger_static_graphs_fold_gradients_first():
+    import ember.static as tf
+    from ember.viz import graph
+    from ember.viz.layout import FIT_WIDTH
+    tf.reset_default_graph()
+    x = tf.placeholder(tf.float32, shape=(64, 100))
+    y = tf.placeholder(tf.float32, shape=(64, 100))
+    h = tf.layers.dense(inputs=x, units=10, activation=tf.nn.relu)
+    loss = tf.losses.mean_squared_error(tf.layers.dense(inputs=h, units=100), y)
+    tf.train.GradientDescentOptimizer(1e-1).minimize(loss)
+    w = graph(tf.get_default_graph())
+    assert len(w.description) > 40
+    assert "gradients" not in w.graph.expanded                     # folded first
+    assert w.graph.fits() and w.graph.layout.width <= FIT_WIDTH

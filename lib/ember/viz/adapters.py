@@ -241,10 +241,12 @@ def _static_id(node, k):
 
 
 def from_static(graph, *, title: str | None = None, **_ignored) -> GraphDescription:
-    """A best-effort reading of a static graph: `graph.nodes` whose items have an id or name,
-    an op/kind, `inputs` (or `args`) that are nodes or ids, and optionally `shape`, `value`,
-    `grad`, `group`/`scope`. ember.static can replace this by registering its own adapter or by
-    giving its graph a `__viz_graph__()` method."""
+    """A reading of a static graph: `graph.nodes` whose items have an id or name, an op/kind,
+    `inputs` (or `args`) that are nodes or ids, and optionally `shape`, `value`, `grad`,
+    `group`/`scope`. A name scope (`dense/matmul`, `gradients/mul_1`) becomes the node's group
+    (collapsible into one box) and its label the name's last part (`matmul_1`, `kernel`), or the
+    op where the name does not say it (`assign` for `dense/kernel/init`); the full name and the op
+    stay in `info["name"]` and `info["op"]`, and the hover text shows them."""
     raw = list(graph.nodes.values() if isinstance(graph.nodes, dict) else graph.nodes)
     ids = {id(n): _static_id(n, k) for k, n in enumerate(raw)}
     known = set(ids.values())
@@ -256,15 +258,36 @@ def from_static(graph, *, title: str | None = None, **_ignored) -> GraphDescript
             if ref is not None:
                 ins.append(ref)
         op = getattr(n, "op", None) or getattr(n, "target", None) or getattr(n, "kind", None)
-        label = str(getattr(n, "label", None) or getattr(n, "name", None) or op or type(n).__name__)
-        if op is not None and str(op) not in label:
-            label = f"{label}: {op}"
+        name = getattr(n, "label", None) or getattr(n, "name", None)
+        full = str(name or op or type(n).__name__)
+        group = getattr(n, "group", None) or getattr(n, "scope", None) or None
+        label = full
+        if group is None and isinstance(name, str) and "/" in name.strip("/"):
+            group, label = name.split("/")[0], name.rstrip("/").split("/")[-1]
+        kind = _static_kind(n)
+        if kind == "op" and op is not None and str(op).lower() not in label.lower():
+            label = str(op)        # `init: assign` reads as `assign`; the name is in the tooltip
         shape = getattr(n, "shape", None)
         val, grd = getattr(n, "value", None), getattr(n, "grad", None)
         nodes.append(VizNode(
-            ids[id(n)], label, _static_kind(n), tuple(shape) if shape is not None else None, ins,
+            ids[id(n)], label, kind, tuple(shape) if shape is not None else None, ins,
             value=val if callable(val) else ((lambda v=val: v) if val is not None else None),
             grad=grd if callable(grd) else ((lambda g=grd: g) if grd is not None else None),
-            group=getattr(n, "group", None) or getattr(n, "scope", None) or None,
-            info={"rule": getattr(n, "rule", "")}))
+            group=group, info={"rule": getattr(n, "rule", ""), "name": full,
+                               "op": None if op is None else str(op)}))
+    _tidy_scopes(nodes)
     return GraphDescription(nodes, title or f"graph: {len(nodes)} nodes", source=graph)
+
+
+def _tidy_scopes(nodes):
+    """A node named like a scope joins it (a Variable `w` and its initializer `w/init`); a
+    scope with a single node is no group."""
+    count: dict = {}
+    for n in nodes:
+        if n.group is None and n.info.get("name") in {m.group for m in nodes}:
+            n.group = n.info["name"]
+        if n.group is not None:
+            count[n.group] = count.get(n.group, 0) + 1
+    for n in nodes:
+        if n.group is not None and count[n.group] < 2:
+            n.group = None

@@ -1,8 +1,8 @@
 """`ember.viz.graph(x)`: the computation graph as an interactive SVG widget.
 
 The SVG is drawn in Python (render.py) and shown in an `ipywidgets.HTML`; hovering a box shows its
-`<title>` tooltip (kind, shape, rule, value and gradient statistics) with no JavaScript. A node
-picker selects a node for the info panel (value and gradient: statistics and a heat map), and
+`<title>` tooltip (kind, shape, rule, value and gradient statistics). Clicking a box, or the node
+picker, selects a node for the info panel (value and gradient: statistics and a heat map), and
 collapsed groups (a whole Linear layer as one box) expand and collapse with a button.
 
 Without a widget frontend (nbconvert HTML, nbgrader feedback) the same object shows a static SVG.
@@ -14,14 +14,23 @@ import html
 import ipywidgets as widgets
 
 from .adapters import describe, is_autograd
-from .layout import _shape_text, layout
+from .layout import FIT_WIDTH, _shape_text, layout
 from .recorder import GradRecorder
 from .render import legend_html, node_dom_id, render_svg
 from .summary import summary_html, summary_text
 
-AUTO_COLLAPSE = 40          # with collapse="auto", groups start collapsed above this many nodes
-TOOLTIP_STATS_MAX = 150
-FIT_WIDTH = 1800            # drawings up to this wide shrink to the page; wider ones scroll     # tooltips carry statistics while the view has at most this many nodes
+AUTO_COLLAPSE = 40          # collapse="auto" folds groups while more nodes than this are drawn,
+FIT_HEIGHT = 2400           # ... or the drawing is taller than this (or wider than FIT_WIDTH)
+TOOLTIP_STATS_MAX = 150     # tooltips carry statistics while the view has at most this many nodes
+
+
+# clicking a box picks it in the node dropdown (index = data-pick); the dropdown's own change
+# event then tells the kernel, so no custom front-end code is needed
+PICK_JS = ("var g=event.target.closest('[data-pick]');if(!g)return;"
+           "var w=this.closest('.ember-graph-widget');"
+           "var s=w&&w.querySelector('.ember-node-picker select');if(!s)return;"
+           "s.selectedIndex=+g.getAttribute('data-pick');"
+           "s.dispatchEvent(new Event('change',{bubbles:true}));")
 
 
 def _call(getter):
@@ -39,15 +48,35 @@ def _autograd_nodes(desc):
 
 class GraphView:
     """What GraphWidget and BackpropStepper share: a description, which groups are expanded, and
-    a cached layout per expansion state."""
+    a cached layout per expansion state.
 
-    def __init__(self, desc, collapse="auto"):
+    collapse: "auto" (fold groups only while the drawing does not fit, see `fits`: gradient
+    scopes first, then the biggest groups), True (all), False (none) or a list of group names
+    that start folded. direction: "auto" (left to right if it fits, else top to bottom), "LR"
+    or "TB".
+    """
+
+    def __init__(self, desc, collapse="auto", direction: str = "auto"):
         self.desc = desc
+        self.direction = direction
+        self._cache: dict = {}
         groups = desc.groups()
         if collapse == "auto":
-            collapse = len(desc) > AUTO_COLLAPSE
-        self.expanded = set() if collapse else set(groups)
-        self._cache: dict = {}
+            self.expanded = set(groups)
+            for g in sorted(groups, key=lambda g: (not g.split("/")[0].startswith("gradient"),
+                                                   -len(groups[g]), g)):
+                if self.fits():
+                    break
+                self.expanded.discard(g)
+        elif collapse is True or collapse is False:
+            self.expanded = set() if collapse else set(groups)
+        else:
+            self.expanded = set(groups) - set(collapse)
+
+    def fits(self) -> bool:
+        """At most AUTO_COLLAPSE boxes in a drawing at most FIT_WIDTH x FIT_HEIGHT px."""
+        return (len(self.view) <= AUTO_COLLAPSE and self.layout.width <= FIT_WIDTH and
+                self.layout.height <= FIT_HEIGHT)
 
     @property
     def view(self):
@@ -61,7 +90,7 @@ class GraphView:
         key = frozenset(self.expanded)
         if key not in self._cache:
             v = self.desc.collapsed(self.expanded)
-            self._cache[key] = (v, layout(v))
+            self._cache[key] = (v, layout(v, direction=self.direction, max_width=FIT_WIDTH))
         return self._cache[key]
 
     def visible_id(self, node_id):
@@ -79,8 +108,10 @@ class GraphWidget(widgets.VBox):
     """Use `ember.viz.graph(x)` to make one."""
 
     def __init__(self, obj, *, names=None, model=None, collapse="auto", title=None,
-                 show_constants=False, max_height: int = 560, watch_grads: bool = True):
+                 show_constants=False, max_height: int = 800, watch_grads: bool = True,
+                 direction: str = "auto"):
         super().__init__()
+        self.add_class("ember-graph-widget")
         self.recorder = GradRecorder(on_call=self._on_backward)
         opts = {k: v for k, v in dict(names=names, model=model, title=title,
                                       show_constants=show_constants or None).items()
@@ -89,7 +120,7 @@ class GraphWidget(widgets.VBox):
             opts["grads"] = self.recorder.grads
         desc = describe(obj, **opts)
         self.description = desc
-        self.graph = GraphView(desc, collapse)
+        self.graph = GraphView(desc, collapse, direction)
         if watch_grads:
             self.recorder.attach(_autograd_nodes(desc))
         self._selected = None
@@ -121,8 +152,10 @@ class GraphWidget(widgets.VBox):
     @property
     def svg(self) -> str:
         """The SVG of what is drawn now."""
-        return render_svg(self.graph.view, self.graph.layout, selected=self._selected,
-                          tooltips=self._tooltips(), max_width=FIT_WIDTH)
+        view = self.graph.view
+        return render_svg(view, self.graph.layout, selected=self._selected,
+                          tooltips=self._tooltips(), max_width=FIT_WIDTH,
+                          pick={n.id: k + 1 for k, n in enumerate(view.nodes)}, onclick=PICK_JS)
 
     def select(self, node_id):
         """Show `node_id` (an id of `description`, or a group's `("group", name)`) in the panel."""
@@ -240,11 +273,31 @@ class GraphWidget(widgets.VBox):
             panels.append("<div style='color:#777'>value: not kept by autograd (pass the tensor "
                           "in names={...} to see it)</div>")
         panels.append(summary_html(g, "gradient") if g is not None else
-                      "<div style='color:#777'>gradient: none yet (call backward() on the "
-                      "output: the widget records the gradients it passes through each node)"
+                      f"<div style='color:#777'>gradient: {html.escape(self._no_grad_text(n))}"
                       "</div>")
         rows.append("<div>" + "".join(panels) + "</div>")
         return "<div style='font-size:12px'>" + "".join(rows) + "</div>"
+
+    def backward_ran(self) -> bool:
+        """Whether a backward pass has gone through this graph (seen by the widget's hooks, or
+        visible as a leaf's .grad)."""
+        if self.recorder.calls:
+            return True
+        for n in self.description.nodes:
+            if n.kind in ("input", "parameter") and "node" in n.info and _call(n.grad) is not None:
+                return True
+        return False
+
+    def _no_grad_text(self, n) -> str:
+        if not is_autograd(self.description.source):
+            return "none here (a static graph computes gradients as nodes of its own: see tf.gradients)"
+        if not self.backward_ran():
+            return ("none yet (call backward() on the output: the widget records the gradient "
+                    "that reaches each node)")
+        if n.kind in ("input", "parameter"):
+            return "None: backward ran, but no gradient reached this tensor"
+        return ("not kept: backward ran before this widget was made, and autograd frees the "
+                "gradients of intermediate results (make the widget first, or call .retain_grad())")
 
     def _on_pick(self, change):
         self._selected = change["new"]
@@ -279,14 +332,17 @@ class GraphWidget(widgets.VBox):
 
 
 def graph(obj, *, names=None, model=None, collapse="auto", title=None, show_constants=False,
-          max_height: int = 560) -> GraphWidget:
+          max_height: int = 800, direction: str = "auto") -> GraphWidget:
     """Draw `obj`'s computation graph.
 
     obj: an ember Tensor (its autograd graph), a list of tensors, a static/traced graph (anything
          with `.nodes`, or with `__viz_graph__()`), or a `GraphDescription`.
     names: {name: tensor} to label leaves and intermediates (e.g. `names=locals()`).
     model: an nn.Module: parameters get their names and each module's ops form a group.
-    collapse: "auto" (collapse groups when the graph is large), True or False.
+    collapse: "auto" (fold groups, e.g. a static graph's `gradients` scope or a module, only
+              while the drawing would not fit the page), True, False, or the group names to fold.
+    direction: "auto" (left to right when it fits FIT_WIDTH px, else top to bottom), "LR", "TB".
+    Click a box (or pick it in the dropdown) to see its value and gradient below the drawing.
     """
     return GraphWidget(obj, names=names, model=model, collapse=collapse, title=title,
-                       show_constants=show_constants, max_height=max_height)
+                       show_constants=show_constants, max_height=max_height, direction=direction)

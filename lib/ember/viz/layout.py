@@ -1,4 +1,5 @@
-"""Layered left-to-right layout of a GraphDescription (a small Sugiyama-style layout).
+"""Layered layout of a GraphDescription (a small Sugiyama-style layout), left to right or, for
+long chains that would not fit the page's width, top to bottom (`direction="TB"`; "auto" picks).
 
 1. Layers: a node sits one layer right of its rightmost input (longest path); then, from the
    outputs back, every node is pulled right to sit just before its first reader, so a weight (and
@@ -7,7 +8,8 @@
 3. Order within a layer: barycenter sweeps (left to right and back) keeping the ordering with the
    fewest edge crossings seen.
 4. Coordinates: columns as wide as their widest box; in each column boxes are stacked in order and
-   pulled toward the mean height of their neighbours, never closer than `node_gap`.
+   pulled toward the mean height of their neighbours, never closer than `node_gap`. Top to
+   bottom is the same computation with the axes swapped (layers are rows).
 
 Pure Python, no drawing: `render.py` turns a `Layout` into SVG.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+COORD_SWEEPS = 8   # alternating sweeps: down (follow the inputs), up (follow the readers)
 CHAR_W = 7.0        # width of one character at the 12px font the renderer uses
 LINE_H = 15.0
 
@@ -59,6 +62,8 @@ class Layout:
     height: float
     crossings: int = 0
     dummies: dict = field(default_factory=dict)
+    direction: str = "LR"         # "LR": edges run left to right; "TB": top to bottom
+    ghosts: dict = field(default_factory=dict)   # ghost id -> (Box, id of the node it copies)
 
 
 def node_size(node) -> tuple:
@@ -77,8 +82,36 @@ def _shape_text(shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ")" if len(shape) != 1 else f"({shape[0]},)"
 
 
-def layout(desc, *, layer_gap: float = 56, node_gap: float = 14, margin: float = 16,
-           sweeps: int = 8) -> Layout:
+FIT_WIDTH = 900.0   # JupyterLab's output area at its default width, in px
+
+
+def layout(desc, *, direction: str = "LR", max_width: float = FIT_WIDTH,
+           ghost_span: int | None = None, layer_gap: float | None = None,
+           node_gap: float | None = None,
+           margin: float = 16, sweeps: int = 8) -> Layout:
+    """Place every node of `desc` (see the module docstring).
+
+    direction: "LR" (data flows left to right), "TB" (top to bottom: long chains, e.g. a static
+    graph with its gradients, fit the page's width) or "auto": LR when it is at most `max_width`
+    px wide, else whichever of the two is narrower.
+    """
+    if direction == "auto":
+        lr = layout(desc, direction="LR", ghost_span=ghost_span, layer_gap=layer_gap,
+                    node_gap=node_gap, margin=margin, sweeps=sweeps)
+        if lr.width <= max_width:
+            return lr
+        tb = layout(desc, direction="TB", ghost_span=ghost_span, layer_gap=layer_gap,
+                    node_gap=node_gap, margin=margin, sweeps=sweeps)
+        return tb if tb.width < lr.width else lr
+    if direction not in ("LR", "TB"):
+        raise ValueError(f"layout direction must be 'LR', 'TB' or 'auto', got {direction!r}")
+    tb = direction == "TB"
+    if layer_gap is None:
+        layer_gap = 36 if tb else 56
+    if ghost_span is None:
+        ghost_span = 2 if tb else 0
+    if node_gap is None:
+        node_gap = 8 if tb else 14
     nodes = {n.id: n for n in desc.nodes}
     order = list(nodes)
     preds = {i: list(dict.fromkeys(nodes[i].inputs)) for i in order}
@@ -96,11 +129,25 @@ def layout(desc, *, layer_gap: float = 56, node_gap: float = 14, margin: float =
             layer[i] = min(layer[s] for s in succs[i]) - 1
     n_layers = 1 + max(layer.values(), default=0)
 
+    # a source node (no inputs: input, parameter, constant) read far below gets a ghost copy
+    # next to that reader instead of an edge across the whole drawing
+    ghosts = {}
+    src_of = {i: {p: p for p in preds[i]} for i in order}
+    if ghost_span:
+        for i in order:
+            for p in preds[i]:
+                if not preds[p] and layer[i] - layer[p] > ghost_span:
+                    g = ("ghost", p, i)
+                    ghosts[g] = p
+                    layer[g] = layer[i] - 1
+                    src_of[i][p] = g
+
     # dummy chains for edges spanning several layers
-    vpreds = {i: [] for i in order}
+    vpreds = {i: [] for i in list(order) + list(ghosts)}
     dummies = {}
     for i in order:
-        for p in preds[i]:
+        for p0 in preds[i]:
+            p = src_of[i][p0]
             prev = p
             for lay in range(layer[p] + 1, layer[i]):
                 d = ("~", p, i, lay)
@@ -117,47 +164,62 @@ def layout(desc, *, layer_gap: float = 56, node_gap: float = 14, margin: float =
     layers = [[] for _ in range(n_layers)]
     for i in topo:                                 # initial order: discovery order, dummies after
         layers[layer[i]].append(i)
+    for g in ghosts:
+        layers[layer[g]].append(g)
     for d in dummies:
         layers[layer[d]].append(d)
     layers = _order(layers, vpreds, vsuccs, sweeps)
     crossings = _crossings(layers, vsuccs)
 
-    sizes = {i: node_size(nodes[i]) for i in order}
+    # sizes as (extent along the flow, extent across it): LR (w, h), TB (h, w)
+    sizes = {}
+    for i in order:
+        w, h = node_size(nodes[i])
+        sizes[i] = (h, w) if tb else (w, h)
+    for g, p in ghosts.items():
+        sizes[g] = sizes[p]
     for d in dummies:
         sizes[d] = (0.0, 6.0)
-    y = _coordinates(layers, sizes, vpreds, vsuccs, node_gap)
+    across = _coordinates(layers, sizes, vpreds, vsuccs, node_gap)
 
-    xs, x = [], margin
+    starts, pos = [], margin
     for lay in layers:
-        xs.append(x)
-        x += max((sizes[i][0] for i in lay), default=0.0) + layer_gap
-    width = x - layer_gap + margin
-    top = min(y.values(), default=0.0)
-    boxes, dboxes = {}, {}
+        starts.append(pos)
+        pos += max((sizes[i][0] for i in lay), default=0.0) + layer_gap
+    low = min(across.values(), default=0.0)
+    boxes, dboxes, gboxes = {}, {}, {}
     for li, lay in enumerate(layers):
-        colw = max((sizes[i][0] for i in lay), default=0.0)
+        band = max((sizes[i][0] for i in lay), default=0.0)
         for i in lay:
-            w, h = sizes[i]
-            b = Box(i, xs[li] + (colw - w) / 2, y[i] - top + margin, w, h, li, i in dummies)
-            (dboxes if i in dummies else boxes)[i] = b
-    height = max((b.y + b.h for b in boxes.values()), default=0.0) + margin
+            a, c = sizes[i]
+            along, acr = starts[li] + (band - a) / 2, across[i] - low + margin
+            b = (Box(i, acr, along, c, a, li, i in dummies) if tb else
+                 Box(i, along, acr, a, c, li, i in dummies))
+            (dboxes if i in dummies else gboxes if i in ghosts else boxes)[i] = b
+    extent = pos - layer_gap + margin
+    far = max(((b.x + b.w) if tb else (b.y + b.h) for b in list(boxes.values()) +
+               list(dboxes.values()) + list(gboxes.values())), default=0.0) + margin
+    width, height = (far, extent) if tb else (extent, far)
 
     edges = []
     for i in order:
         n_in = len(nodes[i].inputs)
         b = boxes[i]
         routes = []
-        for k, p in enumerate(nodes[i].inputs):
-            a = boxes[p]
-            pts = [(a.x + a.w, a.cy)]
+        for k, p0 in enumerate(nodes[i].inputs):
+            p = src_of[i][p0]
+            a = gboxes[p] if p in ghosts else boxes[p]
+            pts = [(a.cx, a.y + a.h) if tb else (a.x + a.w, a.cy)]
             pts += [(dboxes[("~", p, i, lay)].cx, dboxes[("~", p, i, lay)].cy)
                     for lay in range(a.layer + 1, b.layer)]
-            routes.append((pts[-1][1], k, p, pts))
-        # entry points spread down the box's left side in the order the edges arrive (top first)
+            routes.append((pts[-1][0] if tb else pts[-1][1], k, p0, pts))
+        # entry points spread along the box's near side in the order the edges arrive
         for slot, (_, k, p, pts) in enumerate(sorted(routes, key=lambda r: (r[0], r[1]))):
-            pts.append((b.x, b.y + b.h * (slot + 1) / (n_in + 1)))
+            frac = (slot + 1) / (n_in + 1)
+            pts.append((b.x + b.w * frac, b.y) if tb else (b.x, b.y + b.h * frac))
             edges.append(Edge(p, i, k, pts))
-    return Layout(boxes, edges, layers, width, height, crossings, dboxes)
+    ghost_boxes = {g: (gboxes[g], p) for g, p in ghosts.items()}
+    return Layout(boxes, edges, layers, width, height, crossings, dboxes, direction, ghost_boxes)
 
 
 def _toposort(order, preds, succs) -> list:
@@ -229,7 +291,7 @@ def _coordinates(layers, sizes, vpreds, vsuccs, gap) -> dict:
     def centre(u):
         return y[u] + sizes[u][1] / 2
 
-    for it in range(8):
+    for it in range(COORD_SWEEPS):
         down = it % 2 == 0
         rng = range(len(layers)) if down else range(len(layers) - 1, -1, -1)
         for li in rng:

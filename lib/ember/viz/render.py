@@ -21,6 +21,8 @@ STYLE = {   # kind -> (fill, stroke, dash)
     "group": ("#ede7f6", "#5e35b1", ""),
 }
 CURRENT = "#d81b60"
+FONT_PX = 12          # label size in the drawing's own units
+MIN_FONT_PX = 11      # shrinking to fit a container stops here (legible labels)
 DONE_FILL = "#fce4ec"
 
 
@@ -35,34 +37,45 @@ def _esc(s) -> str:
     return html.escape(str(s), quote=True)
 
 
-def _path(points) -> str:
+def _path(points, vertical: bool = False) -> str:
     (x0, y0), rest = points[0], points[1:]
     d = [f"M{x0:.1f},{y0:.1f}"]
     px, py = x0, y0
-    for x, y in rest:                    # horizontal tangents at every point: smooth S-curves
-        mx = (px + x) / 2
-        d.append(f"C{mx:.1f},{py:.1f} {mx:.1f},{y:.1f} {x:.1f},{y:.1f}")
+    for x, y in rest:                    # tangents along the flow at every point: S-curves
+        if vertical:
+            my = (py + y) / 2
+            d.append(f"C{px:.1f},{my:.1f} {x:.1f},{my:.1f} {x:.1f},{y:.1f}")
+        else:
+            mx = (px + x) / 2
+            d.append(f"C{mx:.1f},{py:.1f} {mx:.1f},{y:.1f} {x:.1f},{y:.1f}")
         px, py = x, y
     return " ".join(d)
 
 
 def render_svg(desc, lay, *, current=None, done=(), hot_edges=(), selected=None,
-               tooltips=None, title: str | None = None, max_width: float | None = None) -> str:
-    """`tooltips`: optional dict id -> extra text for the node's <title>. `max_width`: drawings
-    at most this wide shrink to fit their container; wider ones keep their size (scroll)."""
+               tooltips=None, title: str | None = None, max_width: float | None = None,
+               pick: dict | None = None, onclick: str = "") -> str:
+    """`tooltips`: optional dict id -> extra text for the node's <title>. `max_width`: with it,
+    the drawing may shrink to fit a narrower container, but never below MIN_FONT_PX labels
+    (then it scrolls instead). `pick`: optional dict id -> index written as `data-pick` (the
+    graph widget's click-to-select uses it); `onclick`: JavaScript run when the drawing is clicked."""
     done = set(done)
     hot = set(hot_edges)
     tooltips = tooltips or {}
     title = desc.title if title is None else title
     top = 22 if title else 0
     w, h = lay.width, lay.height + top
-    # scale down to the page when only somewhat too wide; big graphs keep their size and scroll
-    fit = max_width is not None and w <= max_width
-    style = ' style="max-width:100%;height:auto"' if fit else ""
+    # shrink to the container, but labels stay legible: at most to MIN_FONT_PX / FONT_PX
+    style = (f' style="max-width:100%;min-width:{w * MIN_FONT_PX / FONT_PX:.0f}px;height:auto"'
+             if max_width is not None else "")
+    vertical = getattr(lay, "direction", "LR") == "TB"
+    pick = pick or {}
+    onclick = f' onclick="{_esc(onclick)}"' if onclick else ""
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="ember-graph" width="{w:.0f}" '
            f'height="{h:.0f}" viewBox="0 0 {w:.0f} {h:.0f}" font-family="DejaVu Sans Mono, '
-           f'Menlo, Consolas, monospace" font-size="12" data-nodes="{len(lay.boxes)}" '
-           f'data-edges="{len(lay.edges)}"{style}>',
+           f'Menlo, Consolas, monospace" font-size="{FONT_PX}" data-nodes="{len(lay.boxes)}" '
+           f'data-edges="{len(lay.edges)}" data-direction="{"TB" if vertical else "LR"}"'
+           f'{style}{onclick}>',
            '<defs><marker id="ember-arrow" viewBox="0 0 10 10" refX="9" refY="5" '
            'markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
            '<path d="M0,0 L10,5 L0,10 z" fill="#757575"/></marker>'
@@ -81,7 +94,7 @@ def render_svg(desc, lay, *, current=None, done=(), hot_edges=(), selected=None,
         cls = "ember-edge ember-hot" if is_hot else "ember-edge"
         out.append(f'<path class="{cls}" data-src="{_esc(node_dom_id(e.src))}" '
                    f'data-dst="{_esc(node_dom_id(e.dst))}" data-arg="{e.arg}" '
-                   f'd="{_path(e.points)}" fill="none" stroke="{color}" stroke-width="{width}" '
+                   f'd="{_path(e.points, vertical)}" fill="none" stroke="{color}" stroke-width="{width}" '
                    f'{marker}/>')
     for nid, b in lay.boxes.items():
         n = desc[nid]
@@ -100,13 +113,16 @@ def render_svg(desc, lay, *, current=None, done=(), hot_edges=(), selected=None,
         tip = [f"{n.label}  [{n.kind}]"]
         if n.shape is not None:
             tip.append(f"shape {_shape_text(n.shape)}")
+        if n.info.get("name") and n.info["name"] != n.label:
+            tip.append(f"name {n.info['name']}" + (f", op {n.info['op']}" if n.info.get("op") else ""))
         if n.info.get("rule"):
             tip.append(f"rule: {n.info['rule']}")
         if n.kind == "group":
             tip.append(f"{n.info.get('summary', '')} (collapsed: select it and press expand)")
         if nid in tooltips:
             tip.append(tooltips[nid])
-        out.append(f'<g class="{" ".join(cls)}" data-id="{_esc(node_dom_id(nid))}">'
+        pick_attr = f' data-pick="{pick[nid]}" style="cursor:pointer"' if nid in pick else ""
+        out.append(f'<g class="{" ".join(cls)}" data-id="{_esc(node_dom_id(nid))}"{pick_attr}>'
                    f'<title>{_esc(chr(10).join(tip))}</title>')
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         if n.kind == "group":        # a stacked look: a second box peeking out behind
@@ -124,6 +140,23 @@ def render_svg(desc, lay, *, current=None, done=(), hot_edges=(), selected=None,
             lines.append((n.info["summary"], "normal", "#5e35b1"))
         if n.shape is not None:
             lines.append((_shape_text(n.shape), "normal", "#616161"))
+        y0 = b.cy - LINE_H * (len(lines) - 1) / 2 + 4
+        for k, (text, weight, color) in enumerate(lines):
+            out.append(f'<text x="{b.cx:.1f}" y="{y0 + k * LINE_H:.1f}" text-anchor="middle" '
+                       f'font-weight="{weight}" fill="{color}">{_esc(text)}</text>')
+        out.append("</g>")
+    for gid, (b, nid) in getattr(lay, "ghosts", {}).items():
+        n = desc[nid]
+        fill, stroke, _ = STYLE[n.kind]
+        lines = [(n.label, "bold", "#555")]
+        if n.shape is not None:
+            lines.append((_shape_text(n.shape), "normal", "#777"))
+        out.append(f'<g class="ember-ghost ember-kind-{n.kind}" data-ghost-of='
+                   f'"{_esc(node_dom_id(nid))}"><title>{_esc(n.label)} (drawn again here: '
+                   f'the same node as above, read here too)</title>'
+                   f'<rect x="{b.x:.1f}" y="{b.y:.1f}" width="{b.w:.1f}" height="{b.h:.1f}" '
+                   f'rx="5" fill="{fill}" stroke="{stroke}" stroke-width="1.2" '
+                   f'stroke-dasharray="5 3" opacity="0.85"/>')
         y0 = b.cy - LINE_H * (len(lines) - 1) / 2 + 4
         for k, (text, weight, color) in enumerate(lines):
             out.append(f'<text x="{b.cx:.1f}" y="{y0 + k * LINE_H:.1f}" text-anchor="middle" '

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 
 from .adapters import from_autograd
-from .graph_widget import FIT_WIDTH, GraphView, _autograd_nodes
+from .graph_widget import GraphView, _autograd_nodes
+from .layout import FIT_WIDTH
 from .layout import _shape_text
 from .recorder import GradRecorder
 from .render import render_svg
@@ -61,15 +62,16 @@ class BackpropStepper(widgets.VBox):
     """Use `ember.viz.backprop(loss)` to make one."""
 
     def __init__(self, loss, *, names=None, model=None, retain_graph=False, collapse=False,
-                 interval: int = 900, max_height: int = 560):
+                 interval: int = 900, max_height: int = 800, direction: str = "auto"):
         super().__init__()
+        self.add_class("ember-stepper")
         self.grads: dict = {}
         self.description, self.steps = record_backward(
             loss, retain_graph=retain_graph, names=names, model=model, grads=self.grads)
         if not self.steps:
             raise ValueError("backward ran no node: is the loss connected to anything that "
                              "requires grad?")
-        self.graph = GraphView(self.description, collapse)
+        self.graph = GraphView(self.description, collapse, direction)
         n = len(self.steps)
         self._play = widgets.Play(min=1, max=n, value=1, interval=interval,
                                   description="play")
