@@ -4,7 +4,8 @@
     print(traced)              # the graph listing: what will run, whatever the Python code did
     y = traced(x)              # runs the graph (optimized), not the Python code
 """
-from .trace import TracedFunction, TracerWarning, trace
+from .function import TracedFunction
+from .trace import TracerWarning, trace
 
 __all__ = ["trace", "load", "TracedFunction", "TracerWarning"]
 

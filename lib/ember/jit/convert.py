@@ -2,6 +2,8 @@
 graph IR. An op missing here can't be traced, and says so."""
 from __future__ import annotations
 
+import math
+
 from ..static.ops import emit
 from ..static.ops.reduce import normalize_axes
 
@@ -36,6 +38,16 @@ def _clamp(ins, a, out):
     if a.get("max") is not None:
         x = emit("minimum", (x, a["max"]), {})
     return x
+
+
+def _new_shape(x, out) -> tuple:
+    """The traced reshape's target. When it keeps the (free) batch dimension first, i.e. each
+    row of x becomes one row of the result, that dimension stays free: -1."""
+    shape = tuple(out.shape)
+    if shape and x.shape and x.shape[0] is None and None not in x.shape[1:] \
+            and math.prod(shape[1:]) == math.prod(x.shape[1:]):
+        return (-1, *shape[1:])
+    return shape
 
 
 def _linear(ins, a, out):
@@ -75,7 +87,7 @@ RULES = {
     "Clone": _un("identity"), "Clamp": _clamp,
     "MatMul": lambda ins, a, out: emit("matmul", ins, {}),
     "Sum": _reduce("reduce_sum"), "Mean": _reduce("reduce_mean"), "Extremum": _extremum,
-    "Reshape": lambda ins, a, out: emit("reshape", ins[:1], {"shape": tuple(out.shape)}),
+    "Reshape": lambda ins, a, out: emit("reshape", ins[:1], {"shape": _new_shape(ins[0], out)}),
     "Permute": lambda ins, a, out: emit("transpose", ins[:1], {"perm": tuple(a["dims"])}),
     "Addmm": _linear, "Mm": _linear, "Where": _where, "ToDtype": _cast, "Convolution": _conv,
     "MaxPool2d": _attrs("max_pool2d", ("kernel_size", "stride", "padding", "dilation")),

@@ -25,12 +25,15 @@ class TracerWarning(UserWarning):
 
 class _Tracer:
     def __init__(self, graph: sg.Graph, names: dict):
-        self.graph = graph
+        self.root = self.graph = graph      # `graph`: where ops go now (a branch or loop body)
         self.nodes: dict[int, tuple] = {}   # id(array) -> (node, version counter, version)
         self.keep: list = []                # keeps traced arrays alive so ids stay unique
         self.names = names                  # id(parameter array) -> parameter name
         self.state: dict = {}
+        self.params: dict = {}              # Variable name -> the live parameter tensor
         self.frozen: list[str] = []
+        self.paused = False                 # jit.script runs some Python without recording
+        self.on_decision = None             # jit.script: a Python decision on a traced tensor
 
     def bind(self, t: Tensor, node: sg.Node) -> None:
         self.nodes[id(t._data)] = (node, t._vc, t._vc[0])
@@ -47,40 +50,51 @@ class _Tracer:
         return node
 
     def node_of(self, x) -> sg.Node | object:
-        """The graph node for an op input: traced tensors, parameters (as Variables), constants."""
+        """The graph node for an op input: traced tensors, parameters (as Variables), constants.
+        New Variables and constants go to the outermost graph (branches capture them)."""
         if not isinstance(x, Tensor):
             return x
         node = self.traced(x)
         if node is not None:
             return node
         value = np.array(x._data, copy=True)
-        with self.graph.as_default():
+        with self.root.as_default():
             if id(x._data) in self.names or x.requires_grad:
-                name = self.graph.unique_name(self.names.get(id(x._data), "param"))
-                node = self.graph.add(sg.Node(self.graph, "variable", (), {
+                name = self.root.unique_name(self.names.get(id(x._data), "param"))
+                node = self.root.add(sg.Node(self.root, "variable", (), {
                     "var": name, "shape": value.shape, "dtype": value.dtype}, value.shape,
                     value.dtype, name))
                 self.state[name] = value
+                self.params[name] = x
             else:
                 node = constant(value)
         self.bind(x, node)
         return node
 
     def record(self, cls, inputs, attrs, out: Tensor) -> None:
+        if self.paused:
+            return
         with self.graph.as_default():
             node = convert(cls.__name__, [self.node_of(i) for i in inputs], attrs, out)
         self.bind(out, node)
 
     def frozen_branch(self, t: Tensor, what: str) -> None:
+        if self.paused:
+            return
         node = self.traced(t)
         if node is None:
             return
+        if self.on_decision is not None:
+            self.on_decision(node, what)
         value = t._data.reshape(()).item() if t._data.size == 1 else "?"
         msg = (f"a Python {what} read the value of traced tensor '{node.name}' ({value!r}): the "
                f"trace froze the path taken for this input and will take it for every input. "
-               f"Use ember.static.cond / where for data-dependent choices.")
+               f"Use ember.static.cond / where for data-dependent choices, or ember.jit.script.")
         self.frozen.append(msg)
         warnings.warn(msg, TracerWarning, stacklevel=4)
+
+
+_active: list = []   # the tracer running now (jit.script's control flow reaches it here)
 
 
 _COMPARE = {"__gt__": "greater", "__ge__": "greater_equal", "__lt__": "less",
@@ -103,8 +117,8 @@ def _recording(tracer: _Tracer):
 
         def cmp(a, b, f=saved[name], opname=opname):
             out = f(a, b)
-            if isinstance(out, Tensor) and any(isinstance(t, Tensor) and tracer.traced(t) is not None
-                                               for t in (a, b)):
+            if isinstance(out, Tensor) and not tracer.paused and any(
+                    isinstance(t, Tensor) and tracer.traced(t) is not None for t in (a, b)):
                 with tracer.graph.as_default():
                     node = emit(opname, (tracer.node_of(a), tracer.node_of(b)), {}, None)
                 tracer.bind(out, node)
@@ -118,16 +132,24 @@ def _recording(tracer: _Tracer):
             tracer.frozen_branch(t, what)
             return f(t, *a)
         setattr(Tensor, name, conv)
+    _active.append(tracer)
     try:
         yield
     finally:
+        _active.pop()
         for name, f in saved.items():
             setattr(Op if name == "apply" else Tensor, name, f)
 
 
 def trace(fn, example_inputs, check_trace: bool = True) -> "TracedFunction":
     """Run `fn(*example_inputs)` (a function or a Module) once and return its graph, callable.
-    The graph is specialized to the example inputs' shapes and dtypes."""
+    The graph keeps the example inputs' dtypes and sizes, except the first dimension (the batch):
+    like PyTorch's traced modules, a trace made at batch 5 runs at batch 7 when its ops allow it.
+    Calling it records one autograd node, so `.backward()` reaches the inputs and parameters."""
+    return _trace(fn, example_inputs, check_trace)[0]
+
+
+def _trace(fn, example_inputs, check_trace: bool = True, setup=None):
     if isinstance(example_inputs, Tensor):
         example_inputs = (example_inputs,)
     example_inputs = tuple(example_inputs)
@@ -136,12 +158,16 @@ def trace(fn, example_inputs, check_trace: bool = True) -> "TracedFunction":
         names = {id(p._data): n for n, p in fn.named_parameters()}
     graph = sg.Graph()
     tracer = _Tracer(graph, names)
+    if setup is not None:
+        setup(tracer)
     with graph.as_default():
         for k, x in enumerate(example_inputs):
             if not isinstance(x, Tensor):
                 raise TypeError(f"jit.trace: example inputs must be Tensors, input {k} is a "
                                 f"{type(x).__name__}")
-            ph = emit("placeholder", (), {"shape": tuple(x.shape), "dtype": x._data.dtype},
+            shape = tuple(x.shape)
+            ph = emit("placeholder", (), {"shape": (None, *shape[1:]) if shape else (),
+                                          "dtype": x._data.dtype},
                       f"input{k}" if len(example_inputs) > 1 else "input")
             graph.inputs.append(ph)
             tracer.bind(x, ph)
@@ -155,67 +181,17 @@ def trace(fn, example_inputs, check_trace: bool = True) -> "TracedFunction":
             raise TypeError(f"jit.trace: the traced function must return Tensors, got "
                             f"{type(o).__name__}")
     graph.outputs = [tracer.node_of(o) for o in outs]
-    traced = TracedFunction(graph, tracer.state, tracer.frozen, many)
+    traced = TracedFunction(graph, tracer.state, tracer.frozen, many, params=tracer.params)
+    traced.example_shapes = [tuple(x.shape) for x in example_inputs]
     if check_trace:
-        got = traced(*example_inputs)
+        from ..autograd.grad_mode import no_grad
+        with no_grad():
+            got = traced(*example_inputs)
         for g, o in zip(got if many else [got], outs):
             if not np.allclose(g._data, o._data, rtol=1e-5, atol=1e-6, equal_nan=True):
                 raise RuntimeError("jit.trace: the traced graph does not reproduce the eager "
                                    "result on the example inputs (an op ember can't trace?)")
-    return traced
+    return traced, tracer
 
 
-class TracedFunction:
-    """A traced graph you can call like the function it came from. `graph` is the IR; the
-    weights live in `state` (Variable name -> array)."""
-
-    def __init__(self, graph: sg.Graph, state: dict, frozen: list, many: bool, optimize: bool = True):
-        self.graph = graph
-        self.state = state
-        self.frozen_branches = list(frozen)
-        self._many = many
-        self._optimize = optimize
-        self._session = None
-
-    def _sess(self):
-        if self._session is None:
-            from ..static.session import Session
-            self.graph.initial_state = self.state
-            self._session = Session(graph=self.graph, optimize=self._optimize)
-        return self._session
-
-    def __call__(self, *inputs):
-        if len(inputs) != len(self.graph.inputs):
-            raise TypeError(f"traced function takes {len(self.graph.inputs)} input(s), got "
-                            f"{len(inputs)}")
-        feeds = {p: (x._data if isinstance(x, Tensor) else x) for p, x in zip(self.graph.inputs, inputs)}
-        outs = self._sess().run(list(self.graph.outputs), feeds)
-        outs = [Tensor._make(np.asarray(o)) for o in outs]
-        return tuple(outs) if self._many else outs[0]
-
-    @property
-    def num_nodes(self) -> int:
-        return self.graph.num_nodes
-
-    def listing(self) -> str:
-        text = self.graph.listing()
-        for msg in self.frozen_branches:
-            text += f"\n  # frozen at trace time: {msg}"
-        return text
-
-    def __str__(self):
-        return self.listing()
-
-    def __repr__(self):
-        return f"<ember.jit.TracedFunction: {self.graph.num_nodes} nodes>"
-
-    def _repr_pretty_(self, p, cycle):
-        p.text(self.listing())
-
-    def optimized_graph(self, verbose: bool = False) -> sg.Graph:
-        from ..static import passes
-        return passes.optimize(self.graph, verbose=verbose)
-
-    def save(self, path) -> None:
-        from ..static.serialize import save_graph
-        save_graph(path, self.graph, self.state)
+from .function import TracedFunction  # noqa: E402
