@@ -133,7 +133,7 @@ def main():
         hidden_seen = hidden_seen or bool(step.get("hidden"))
         records, blobs = [], []
 
-        def recorder(kind_, got, expected, rtol, atol, hint, _r=records, _b=blobs):
+        def recorder(kind_, got, expected, rtol, atol, hint, before=None, _r=records, _b=blobs):
             rec = {"kind": kind_}
             try:
                 rec["got"] = _encode(plain(got), _b)
@@ -142,6 +142,11 @@ def main():
             if mode == "reference":
                 rec["expected"] = _encode(plain(expected), _b)
                 rec["rtol"], rec["atol"] = float(rtol), float(atol)
+                if before is not None:  # only the reference's: it never comes from a submission
+                    try:
+                        rec["before"] = _encode(plain(before), _b)
+                    except Exception:
+                        pass
                 try:
                     rec["line"] = sys._getframe(3).f_lineno  # the check call in the test cell
                 except Exception:

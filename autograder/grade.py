@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 
 from . import notebook as nbmod
-from .compare import compare
+from .compare import compare, diagnose, pick_hint
 from .course import course_root, data_files, source_notebook
 from .sandbox import Limits, run_steps, security_warnings
 
@@ -153,9 +153,11 @@ class AssignmentGrader:
             if got.get("kind") != want["kind"]:
                 return False, f"check {i + 1}: unexpected check"
             if "got_error" in got:
+                hint = pick_hint(hint, "type")
                 return False, f"check {i + 1}: {got['got_error']}" + (f"\nhint: {hint}" if hint else "")
-            ok, msg = compare(want["kind"], got["got"], want["expected"], want["rtol"], want["atol"],
-                              show_values=not hidden)
+            ok, msg, cause = diagnose(want["kind"], got["got"], want["expected"], want["rtol"], want["atol"],
+                                      show_values=not hidden, before=want.get("before"))
+            hint = pick_hint(hint, cause)
             if not ok:
                 where = f" (line {want['line']})" if want.get("line") else ""
                 return False, f"check {i + 1}{where}: {msg}" + (f"\nhint: {hint}" if hint else "")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-CHECK_FUNCS = ("close", "equal")
+CHECK_FUNCS = ("close", "equal", "at_least", "at_most")
 _EXP_BEGIN = re.compile(r"^\s*#+\s*BEGIN EXPECTED\s*$")
 _EXP_END = re.compile(r"^\s*#+\s*END EXPECTED\s*$")
 _HID_BEGIN = re.compile(r"BEGIN HIDDEN TESTS")
@@ -124,8 +124,9 @@ def student_version(src: str) -> str:
     return ast.unparse(tree)
 
 
-def hints(src: str) -> list[tuple[int, str | None]]:
-    """(line, literal hint or None) of each check call, in source order."""
+def hints(src: str) -> list[tuple[int, str | dict | None]]:
+    """(line, literal hint or None) of each check call, in source order: a string, or a dict of
+    strings keyed by cause (compare.pick_hint chooses)."""
     out = []
     try:
         tree = _parse(src)
@@ -136,6 +137,13 @@ def hints(src: str) -> list[tuple[int, str | None]]:
         for k in call.keywords:
             if k.arg == "hint" and isinstance(k.value, ast.Constant) and isinstance(k.value.value, str):
                 h = k.value.value
+            elif k.arg == "hint" and isinstance(k.value, ast.Dict):
+                try:
+                    d = ast.literal_eval(k.value)
+                except ValueError:
+                    d = None
+                if all(isinstance(a, str) and isinstance(b, str) for a, b in (d or {}).items()):
+                    h = d or None
         out.append((call.lineno, h))
     return out
 

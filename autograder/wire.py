@@ -92,7 +92,7 @@ def decode_step(header, blobs, mode: str) -> dict:
     for r in recs[:10_000]:
         if type(r) is not dict:
             continue
-        d = {"kind": r.get("kind") if r.get("kind") in ("close", "equal") else "?"}
+        d = {"kind": r.get("kind") if r.get("kind") in ("close", "equal", "at_least", "at_most") else "?"}
         try:
             if "got_error" in r:
                 d["got_error"] = str(r["got_error"])[:300]
@@ -101,6 +101,8 @@ def decode_step(header, blobs, mode: str) -> dict:
             if mode == "reference":
                 d["expected"] = decode_value(r.get("expected"), blobs)
                 d["rtol"], d["atol"] = float(r.get("rtol", 1e-5)), float(r.get("atol", 1e-8))
+                if "before" in r:
+                    d["before"] = decode_value(r["before"], blobs)
                 d["line"] = r.get("line") if type(r.get("line")) is int else None
         except Exception as e:
             d = {"kind": d["kind"], "got_error": f"undecodable result ({str(e)[:80]})"}

@@ -331,3 +331,74 @@ def test_gradients_of_broadcast_uses_that_do_not_broadcast_together():
     a, b = rand64(3, 4, seed=8, requires_grad=False), rand64(2, 3, 5, seed=9, requires_grad=False)
     assert_grad_matches(lambda x: ((x + a) ** 2).sum() + ((x * 1 + b) ** 3).sum(), x)
     assert_grad_matches(lambda x: (lambda h: (h + a).sum() + (h * b).sum())(x * 2), x)
+
+
+def test_tensor_register_hook_sees_and_replaces_gradients():
+    x = ember.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    seen = []
+    handle = x.register_hook(lambda g: seen.append(("x", g.tolist())) or g * 2)
+    y = x * 3
+    y.register_hook(lambda g: seen.append(("y", g.tolist())))      # returns None: unchanged
+    y.retain_grad()
+    y.register_hook(lambda g: g + 1)
+    (y * y).sum().backward()
+    # dy = 2y = [6, 12, 18]; the second hook adds 1; dx = 3 * dy, doubled by x's hook
+    assert seen == [("y", [6.0, 12.0, 18.0]), ("x", [21.0, 39.0, 57.0])]
+    assert y.grad.tolist() == [7.0, 13.0, 19.0]
+    assert x.grad.tolist() == [42.0, 78.0, 114.0]
+    handle.remove()
+    x.grad = None
+    (x * 1).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0, 1.0]
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        ember.ones(2).register_hook(print)
+    with pytest.raises(RuntimeError, match="shape"):
+        z = ember.ones(2, requires_grad=True)
+        z.register_hook(lambda g: ember.ones(3))
+        z.sum().backward()
+
+
+class _TwoOutputs(ember.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * 2, x * x
+
+    @staticmethod
+    def backward(ctx, g_double, g_square):
+        x, = ctx.saved_tensors
+        return g_double * 2 + g_square * 2 * x
+
+
+class _MaxWithIndex(ember.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        values, indices = x.max(1)
+        ctx.mark_non_differentiable(indices)
+        ctx.save_for_backward(x, indices)
+        return values, indices
+
+    @staticmethod
+    def backward(ctx, g_values, g_indices):
+        x, indices = ctx.saved_tensors
+        assert g_indices.tolist() == [0] * len(g_indices)   # unused outputs get zeros
+        g = ember.zeros(x.shape, dtype=x.dtype)
+        g[ember.arange(x.shape[0]), indices] = g_values
+        return g
+
+
+def test_function_with_several_outputs():
+    x = rand64(3, seed=4)
+    assert_grad_matches(lambda x: sum(_TwoOutputs.apply(x)), x)
+    assert_grad_matches(lambda x: _TwoOutputs.apply(x)[1], x)   # the other output unused
+    a, b = _TwoOutputs.apply(x)
+    assert a.grad_fn.name() == b.grad_fn.name() == "_TwoOutputsBackward"
+
+
+def test_function_mark_non_differentiable():
+    y = ember.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 1.0]], requires_grad=True)
+    values, indices = _MaxWithIndex.apply(y)
+    assert values.requires_grad and not indices.requires_grad
+    assert indices.tolist() == [1, 0]
+    (values * ember.tensor([1.0, 10.0])).sum().backward()
+    assert y.grad.tolist() == [[0.0, 1.0, 0.0], [10.0, 0.0, 0.0]]

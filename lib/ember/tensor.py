@@ -179,6 +179,19 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self._retains_grad
 
+    def register_hook(self, hook):
+        """Call `hook(grad)` each time this tensor's gradient is computed; a tensor it returns
+        replaces the gradient (for a leaf, before it is added into `.grad`). Returns a handle
+        whose `.remove()` unregisters it."""
+        if not self._requires_grad:
+            raise AutogradError("cannot register a hook on a tensor that doesn't require gradient")
+        node = self._grad_node()
+        if node._pre_hooks is None:
+            node._pre_hooks = []
+        node._pre_hooks.append(hook)
+        from .autograd.node import _RemovableHandle
+        return _RemovableHandle(node._pre_hooks, hook)
+
     def backward(self, gradient: "Tensor | None" = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs=None) -> None:
         """Compute d(self)/d(leaf) for every leaf that requires grad, adding into `leaf.grad`."""

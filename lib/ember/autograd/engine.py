@@ -85,6 +85,8 @@ def _run(roots, grads, retain_graph: bool, capture: dict | None = None):
         if g.__class__ is not _ndarray and isinstance(g, _np_generic):
             g = _np_asarray(g)  # numpy arithmetic on 0-d arrays returns scalars
         g = _conform(g, node.output_shape, node.output_dtype)
+        if node._pre_hooks:
+            g = _call_tensor_hooks(node, g)
         if capture is not None and node in capture:
             captured[node] = g
         if node.__class__ is AccumulateGrad:
@@ -174,6 +176,26 @@ def _call_hooks(node: Node, grad_out, grad_ins):
     go = (wrap(grad_out),)
     for fn in list(node._hooks):
         fn(gi, go)
+
+
+def _call_tensor_hooks(node: Node, g):
+    """Tensor.register_hook functions: each sees the gradient and may return a replacement."""
+    dev = node.variable._device if node.__class__ is AccumulateGrad else _device_of(g)
+    for fn in list(node._pre_hooks):
+        out = fn(Tensor._make(g, dev))
+        if out is not None:
+            if not isinstance(out, Tensor) or out._data.shape != g.shape:
+                raise AutogradError(
+                    f"a hook registered with register_hook must return None or a tensor of the "
+                    f"gradient's shape {tuple(g.shape)}, got "
+                    f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
+            g = out._data
+    return g
+
+
+def _device_of(a):
+    from ..backend import device_of
+    return device_of(a)
 
 
 def _seed(t: Tensor, gradient, who: str):

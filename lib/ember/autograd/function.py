@@ -108,20 +108,46 @@ class FunctionCtx:
         return self.saved_tensors_
 
     def mark_non_differentiable(self, *tensors):
-        pass
+        """Outputs (e.g. indices) that get no gradient: they come back not requiring grad, and
+        backward receives zeros for them."""
+        self._non_differentiable = tensors
+
+    def set_materialize_grads(self, value: bool):
+        """Whether backward receives zeros (True, the default) or None for unused outputs."""
+        self._materialize = bool(value)
 
 
 class BackwardCFunction(Node, FunctionCtx):
-    """The node of one call of a custom Function; it is also the `ctx` its methods receive."""
+    """The node of one call of a custom Function; it is also the `ctx` its methods receive.
+    With several outputs each has its own `_OutputSlot` node that hands its gradient over here."""
 
     fn_class = None
+    _slots = None          # with several outputs: the gradient of each (None until it arrives)
+    _out_meta = ()         # with several outputs: (shape, numpy dtype) of each
+    _materialize = True
 
     def name(self) -> str:
         return f"{self.fn_class.__name__}Backward"
 
+    def _grad_outputs(self, grad, make):
+        """The gradients backward receives: one per output, zeros (or None) for unused ones."""
+        if self._slots is None:
+            return (make(grad),)
+        slots, self._slots = self._slots, [None] * len(self._slots)
+        out = []
+        for g, (shape, dtype) in zip(slots, self._out_meta):
+            if g is None and self._materialize:
+                g = _zeros(shape, dtype, self._device)
+            out.append(None if g is None else make(g))
+        return tuple(out)
+
     def backward(self, grad):
+        grads_out = self._grad_outputs(grad, lambda g: Tensor._make(g, self._device))
         with no_grad():
-            grads = self.fn_class.backward(self, Tensor._make(grad, self._device))
+            grads = self.fn_class.backward(self, *grads_out)
+        return self._check_grads(grads, lambda g: g._data)
+
+    def _check_grads(self, grads, unwrap):
         if not isinstance(grads, tuple):
             grads = (grads,)
         n = len(self.next_functions)
@@ -137,8 +163,34 @@ class BackwardCFunction(Node, FunctionCtx):
             if not isinstance(g, Tensor):
                 raise TypeError(f"{self.fn_class.__name__}.backward must return Tensors or None, "
                                 f"got {type(g).__name__} for input {i}")
-            out.append(g._data)
+            out.append(unwrap(g))
         return tuple(out)
+
+
+def _zeros(shape, dtype, device):
+    from ..backend import get_array_module
+    return get_array_module(device).zeros(shape, dtype=dtype)
+
+
+class _OutputSlot(Node):
+    """The grad_fn of output k of a custom Function with several outputs: it passes its gradient
+    to the Function's node (which runs after every slot, being older) and sends on a token."""
+
+    def __init__(self, owner: BackwardCFunction, k: int, out: Tensor):
+        self._init_graph(((owner, 0),), out._data.shape, out._data.dtype)
+        self.owner, self.k = owner, k
+
+    def name(self) -> str:
+        return self.owner.name()
+
+    def backward(self, grad):
+        self.owner._slots[self.k] = grad
+        return (_token(grad),)
+
+
+def _token(like):
+    from ..backend import array_module_of
+    return array_module_of(like).zeros(())
 
 
 class Function:
@@ -173,24 +225,50 @@ class Function:
         node.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         with no_grad():
             out = cls.forward(node, *args, **kwargs)
-        if isinstance(out, tuple):
-            raise AutogradError(f"{cls.__name__}.forward returned {len(out)} outputs; ember's "
-                                f"autograd.Function supports a single output tensor")
-        if not isinstance(out, Tensor):
-            raise TypeError(f"{cls.__name__}.forward must return a Tensor, got {type(out).__name__}")
+        several = isinstance(out, tuple)
+        outs = out if several else (out,)
+        # in a tuple, non-tensor outputs are passed through, as in PyTorch
+        if not any(isinstance(o, Tensor) for o in outs):
+            raise TypeError(f"{cls.__name__}.forward must return a Tensor (or a tuple of them), "
+                            f"got {type(out).__name__}")
         if not (_state.enabled and any(node.needs_input_grad)):
             return out
-        if not out.dtype.is_floating_point:
-            raise DTypeError(f"{cls.__name__}.forward returned a {out.dtype} tensor; only floating "
-                             f"point outputs can carry gradients")
-        node._device = out._device
+        non_diff = {id(t) for t in getattr(node, "_non_differentiable", ())}
+        node._device = next(o._device for o in outs if isinstance(o, Tensor))
         node.next_functions = tuple((a._grad_node(), 0) if isinstance(a, Tensor) else (None, 0)
                                     for a in args)
-        node.output_shape = out.shape
-        node.output_dtype = out._data.dtype
         node._seq = next(_sequence)
-        if out._grad_fn is not None or out.requires_grad or any(out is t for t in tensors):
-            out = Tensor._make(out._data, out._device)  # a fresh result, whatever forward returned
-        out._grad_fn = node
-        out._requires_grad = True
+        if not several:
+            node.output_shape = out._data.shape
+            node.output_dtype = out._data.dtype
+            return _attach(cls, node, out, tensors, id(out) in non_diff)
+        node.output_shape, node.output_dtype = (), _token(outs[0]._data if isinstance(
+            outs[0], Tensor) else _np_asarray(0.0)).dtype
+        node._slots = [None] * len(outs)
+        node._out_meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None)
+                               for o in outs)
+        result = []
+        for k, o in enumerate(outs):
+            if not isinstance(o, Tensor):
+                result.append(o)
+                continue
+            slot = None if id(o) in non_diff else _OutputSlot(node, k, o)
+            result.append(_attach(cls, slot, o, tensors, slot is None))
+        return tuple(result)
+
+
+def _attach(cls, node, out: Tensor, inputs, non_differentiable: bool) -> Tensor:
+    """The output tensor of a Function call, recorded with grad_fn `node` (or detached)."""
+    if out._grad_fn is not None or out.requires_grad or any(out is t for t in inputs):
+        fresh = Tensor._make(out._data, out._device)  # a fresh result, whatever forward returned
+        fresh._vc = out._vc
+        out = fresh
+    if non_differentiable:
         return out
+    if not out.dtype.is_floating_point:
+        raise DTypeError(f"{cls.__name__}.forward returned a {out.dtype} tensor; only floating "
+                         f"point outputs can carry gradients (mark it with "
+                         f"ctx.mark_non_differentiable)")
+    out._grad_fn = node
+    out._requires_grad = True
+    return out

@@ -30,6 +30,7 @@ class Node:
     _saved_versions: tuple = ()
     _freed = False      # set once backward has dropped the saved values
     _hooks = None       # list of register_hook functions
+    _pre_hooks = None   # Tensor.register_hook functions of the tensor this node made (or leaf)
     _retained = None    # weakrefs to the tensors whose .grad retain_grad() keeps
 
     def _init_graph(self, next_functions=(), output_shape=(), output_dtype=None):
