@@ -2,6 +2,11 @@
 
 Used twice: by `autograder.check` in a student's own kernel (messages while they work), and by the
 trusted grader, which calls `compare` on data it decoded itself (never on student objects).
+
+A diagnosis is only offered when its cause is plausible (a constant factor needs several values, or
+an exact integer ratio), and each one has a name (`CAUSES`) so that a hint can be tied to it:
+`check.close(got, expected, hint={"sign": "...", "else": "..."})` shows the "sign" hint only when
+the values have the opposite sign (see `pick_hint`).
 """
 from __future__ import annotations
 
@@ -56,6 +61,20 @@ def plain(x, _depth=0):
     raise TypeError(f"cannot compare a {type(x).__name__}")
 
 
+# The causes a message can name; a hint dict is keyed by these (and "else").
+CAUSES = ("type", "shape", "transpose", "sign", "scale", "offset", "nan", "inf", "shift", "int_zero",
+          "unchanged", "constant", "chance", "below", "above", "length", "keys", "values")
+
+
+def pick_hint(hint, cause: str | None) -> str | None:
+    """The hint to show for a failure with `cause`: a plain string always; from a dict, the entry for
+    the cause, else its "else" entry (None when neither is there)."""
+    if isinstance(hint, dict):
+        h = hint.get(cause) if cause else None
+        return h if h is not None else hint.get("else")
+    return hint
+
+
 def _describe(v) -> str:
     if isinstance(v, np.ndarray):
         return f"array of shape {v.shape}, dtype {v.dtype}"
@@ -73,30 +92,89 @@ def _is_num(v) -> bool:
         isinstance(v, np.ndarray) and v.dtype.kind in "iufc")
 
 
-def _compare_dicts(got, expected: dict, where: str, compare) -> tuple[bool, str]:
-    """(ok, message) for dicts: the same keys, and `compare(got_value, expected_value, where)`
+def _is_int(v) -> bool:
+    return (isinstance(v, int) and not isinstance(v, bool)) or (isinstance(v, np.ndarray) and v.dtype.kind in "iu")
+
+
+def _numbers(seq):
+    """A float array from a list/tuple of plain numbers (or equal-shape arrays); None otherwise."""
+    if not isinstance(seq, (list, tuple, np.ndarray)) or len(seq) == 0:
+        return None
+    if isinstance(seq, np.ndarray):
+        return seq.astype(np.float64) if seq.dtype.kind in "iuf" else None
+    if not all(_is_num(v) and not isinstance(v, complex) for v in seq):
+        return None
+    try:
+        return np.array([np.asarray(v, dtype=np.float64) for v in seq])
+    except ValueError:
+        return None
+
+
+def _steps_diagnosis(g, e, rtol, atol) -> tuple[str, str]:
+    """(cause, text) for sequences along the first axis (losses, trajectories): the same value at every
+    step, or the expected sequence shifted by one. ("", "") when neither fits."""
+    if g is None or e is None or g.shape != e.shape or g.ndim == 0 or len(g) < 3:
+        return "", ""
+    close = lambda a, b: a.shape == b.shape and bool(np.allclose(a, b, rtol=max(rtol, 1e-9), atol=max(atol, 1e-12)))
+    if close(g, np.broadcast_to(g[0], g.shape)) and not close(e, np.broadcast_to(e[0], e.shape)):
+        return "constant", (" (the same value at every step: nothing changes from one step to the next; "
+                            "is the update applied, and is nothing reset inside the loop?)")
+    if close(g[:-1], e[1:]):
+        return "shift", " (shifted by one: each value is the one expected a step later: recorded after the update instead of before?)"
+    if close(g[1:], e[:-1]):
+        return "shift", " (shifted by one: each value is the one expected a step earlier: an off-by-one in a range or index?)"
+    return "", ""
+
+
+def _compare_dicts(got, expected: dict, where: str, compare):
+    """(ok, message, cause) for dicts: the same keys, and `compare(got_value, expected_value, where)`
     passing for each, in the expected dict's order."""
     if not isinstance(got, dict) or set(got) != set(expected):
-        return False, f"{where}: expected a dict with keys {sorted(expected)}"
+        return False, f"{where}: expected a dict with keys {sorted(expected)}", "keys"
     for k in expected:
-        ok, msg = compare(got[k], expected[k], f"{where}[{k!r}]")
-        if not ok:
-            return ok, msg
-    return True, ""
+        res = compare(got[k], expected[k], f"{where}[{k!r}]")
+        if not res[0]:
+            return res
+    return True, "", None
+
+
+def _ratio_hint(gf, ef, finite, rtol) -> str:
+    """A constant factor, only where plausible: several nonzero values sharing one ratio, or a single
+    number off by an exact integer factor (2, 1/2, 1/N...)."""
+    denom = ef[finite]
+    nz = np.abs(denom) > 1e-12
+    if nz.sum() == 0:
+        return ""
+    ratio = gf[finite][nz] / denom[nz]
+    r0 = np.real(ratio.ravel()[0])
+    if not np.allclose(ratio, r0, rtol=1e-6) or abs(r0) < 1e-12 or np.isclose(r0, 1.0):
+        return ""
+    if nz.sum() >= 2:
+        return f" (off by a constant factor of {r0:.4g}: a missing 1/N, a factor 2, or mean vs sum?)"
+    for r in (abs(r0), 1 / abs(r0)):
+        n = round(r)
+        if n >= 2 and abs(r - n) <= 1e-6 * n:
+            return f" (exactly {r0:.4g} times the expected value: a missing 1/N, a factor 2, or mean vs sum?)"
+    return ""
 
 
 def compare_close(got, expected, rtol=1e-5, atol=1e-8, show_values=True, where="result"):
-    """(ok, message) for check.close on plain data."""
+    """(ok, message, cause) for check.close on plain data."""
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)):
-            return False, f"{where}: expected a sequence of {len(expected)} values, got {_describe(got)}"
+            return False, f"{where}: expected a sequence of {len(expected)} values, got {_describe(got)}", "type"
         if len(got) != len(expected):
-            return False, f"{where}: expected {len(expected)} values, got {len(got)}"
+            return False, f"{where}: expected {len(expected)} values, got {len(got)}", "length"
         for i, (g, e) in enumerate(zip(got, expected)):
-            ok, msg = compare_close(g, e, rtol, atol, show_values, f"{where}[{i}]")
-            if not ok:
-                return ok, msg
-        return True, ""
+            res = compare_close(g, e, rtol, atol, show_values, f"{where}[{i}]")
+            if not res[0]:
+                cause, text = _steps_diagnosis(_numbers(got), _numbers(expected), rtol, atol)
+                if cause:
+                    values = (f"\n  expected {_short(_numbers(expected))}\n  got      {_short(_numbers(got))}"
+                              if show_values else "")
+                    return False, f"{where}: values differ{text}{values}", cause
+                return res
+        return True, "", None
     if isinstance(expected, dict):
         return _compare_dicts(got, expected, where,
                               lambda g, e, w: compare_close(g, e, rtol, atol, show_values, w))
@@ -105,46 +183,52 @@ def compare_close(got, expected, rtol=1e-5, atol=1e-8, show_values=True, where="
     if not _is_num(expected):
         return compare_equal(got, expected, show_values, where)
     if isinstance(got, bool) or not _is_num(got):
-        return False, f"{where}: expected numbers, got {_describe(got)}"
+        return False, f"{where}: expected numbers, got {_describe(got)}", "type"
     g = np.asarray(got)
     e = np.asarray(expected)
     if g.shape != e.shape:
         msg = f"{where}: wrong shape: expected {e.shape}, got {g.shape}"
+        cause = "shape"
         if g.ndim == e.ndim and g.shape == e.shape[::-1] and g.ndim >= 2:
             msg += " (transposed? check the order of a matmul or a missing .T)"
+            cause = "transpose"
         elif g.size == e.size:
             msg += " (same number of elements: a reshape, squeeze or keepdims problem?)"
         elif g.ndim == 0 or g.size == 1:
             msg += " (a single number: did you sum/average over every axis?)"
-        return False, msg
+        return False, msg, cause
     gf = g.astype(np.complex128 if (g.dtype.kind == "c" or e.dtype.kind == "c") else np.float64)
     ef = e.astype(gf.dtype)
     g_nan, e_nan = np.isnan(gf), np.isnan(ef)
     if g_nan.any() and not (g_nan == e_nan).all():
-        return False, f"{where}: contains NaN ({int(g_nan.sum())} of {g.size} values): overflow, log(0) or 0/0?"
+        return False, f"{where}: contains NaN ({int(g_nan.sum())} of {g.size} values): overflow, log(0) or 0/0?", "nan"
     if np.isinf(gf).any() and not (np.isinf(ef) & (gf == ef)).sum() == np.isinf(gf).sum():
-        return False, f"{where}: contains inf: overflow? (subtract the max before exp, clip before log)"
+        return False, f"{where}: contains inf: overflow? (subtract the max before exp, clip before log)", "inf"
     ok = bool(np.all((gf == ef) | (np.abs(gf - ef) <= atol + rtol * np.abs(ef)) | (g_nan & e_nan)))
     if ok:
-        return True, ""
+        return True, "", None
     msg = f"{where}: values differ"
     finite = ~(g_nan | e_nan)
-    hint = ""
-    if np.allclose(gf[finite], -ef[finite], rtol=rtol, atol=atol) and np.abs(ef[finite]).max(initial=0) > atol:
-        hint = " (every value has the opposite sign: check the sign)"
+    hint, cause = "", "values"
+    real = gf.dtype.kind != "c"
+    if real:
+        cause, hint = _steps_diagnosis(gf, ef, rtol, atol)
+        cause = cause or "values"
+    if hint:
+        pass
+    elif _is_int(got) and not np.any(gf) and real and np.all((np.abs(ef) < 1) & (ef != 0)):
+        hint, cause = " (the integer 0 where a fraction was expected: integer division (//), or an int count divided too late?)", "int_zero"
+    elif np.allclose(gf[finite], -ef[finite], rtol=rtol, atol=atol) and np.abs(ef[finite]).max(initial=0) > atol:
+        hint, cause = " (every value has the opposite sign: check the sign)", "sign"
     elif gf.ndim == 2 and gf.shape[0] == gf.shape[1] and np.allclose(gf.T, ef, rtol=rtol, atol=atol):
-        hint = " (it is the transpose of the expected value)"
+        hint, cause = " (it is the transpose of the expected value)", "transpose"
     else:
-        denom = ef[finite]
-        nz = np.abs(denom) > 1e-12
-        if nz.sum() >= 1:
-            ratio = gf[finite][nz] / denom[nz]
-            r0 = ratio.ravel()[0]
-            if np.allclose(ratio, r0, rtol=1e-6) and abs(r0) > 1e-12 and not np.isclose(r0, 1.0):
-                hint = f" (off by a constant factor of {np.real(r0):.4g}: a missing 1/N, a factor 2, or mean vs sum?)"
-        if not hint and np.allclose(gf[finite] - ef[finite], (gf - ef)[finite].ravel()[0], rtol=1e-6, atol=atol) \
-                and gf.size > 1:
-            hint = f" (off by a constant {np.real((gf - ef)[finite].ravel()[0]):.4g} everywhere)"
+        hint = _ratio_hint(gf, ef, finite, rtol)
+        if hint:
+            cause = "scale"
+        elif gf.size > 1 and np.abs(ef[finite]).max(initial=0) > atol and np.allclose(
+                gf[finite] - ef[finite], (gf - ef)[finite].ravel()[0], rtol=1e-6, atol=atol):
+            hint, cause = f" (off by a constant {np.real((gf - ef)[finite].ravel()[0]):.4g} everywhere)", "offset"
     msg += hint
     if show_values:
         diff = np.array(np.abs(gf - ef))  # an array even for 0-d inputs (scalars refuse item assignment)
@@ -155,24 +239,27 @@ def compare_close(got, expected, rtol=1e-5, atol=1e-8, show_values=True, where="
         msg += f"; largest difference{at}: expected {np.real_if_close(ev):.6g}, got {np.real_if_close(gv):.6g}"
         if g.size > 1:
             msg += f"\n  expected {_short(e)}\n  got      {_short(g)}"
-    return False, msg
+    return False, msg, cause
 
 
 def compare_equal(got, expected, show_values=True, where="result"):
-    """(ok, message) for check.equal on plain data: exact, with types that must agree
+    """(ok, message, cause) for check.equal on plain data: exact, with types that must agree
     (bool vs number, str vs number, sequence vs scalar)."""
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)):
             return False, f"{where}: expected a sequence, got {_describe(got)}" + (
-                f" (expected {expected!r})" if show_values else "")
+                f" (expected {expected!r})" if show_values else ""), "type"
         if len(got) != len(expected):
             return False, f"{where}: expected {len(expected)} items, got {len(got)}" + (
-                f" (expected {expected!r}, got {got!r})" if show_values else "")
+                f" (expected {expected!r}, got {got!r})" if show_values else ""), "length"
         for i, (g, e) in enumerate(zip(got, expected)):
-            ok, msg = compare_equal(g, e, show_values, f"{where}[{i}]")
-            if not ok:
-                return ok, msg
-        return True, ""
+            res = compare_equal(g, e, show_values, f"{where}[{i}]")
+            if not res[0]:
+                if len(got) >= 3 and (list(got[1:]) == list(expected[:-1]) or list(got[:-1]) == list(expected[1:])):
+                    return False, f"{where}: shifted by one position: an off-by-one in a range or index?" + (
+                        f" (expected {expected!r}, got {got!r})" if show_values else ""), "shift"
+                return res
+        return True, "", None
     if isinstance(expected, dict):
         return _compare_dicts(got, expected, where,
                               lambda g, e, w: compare_equal(g, e, show_values, w))
@@ -181,35 +268,82 @@ def compare_equal(got, expected, show_values=True, where="result"):
             if isinstance(got, np.ndarray) and got.ndim == 0 and not isinstance(expected, (str, type(None))):
                 got = got.item()
                 return compare_equal(got, expected, show_values, where)
-            return False, f"{where}: expected {_describe(expected)}, got {_describe(got)}"
+            return False, f"{where}: expected {_describe(expected)}, got {_describe(got)}", "type"
         if got.shape != expected.shape:
-            return False, f"{where}: wrong shape: expected {expected.shape}, got {got.shape}"
+            return False, f"{where}: wrong shape: expected {expected.shape}, got {got.shape}", "shape"
         if (got.dtype.kind == "b") != (expected.dtype.kind == "b"):
-            return False, f"{where}: expected dtype {expected.dtype}, got {got.dtype}"
+            return False, f"{where}: expected dtype {expected.dtype}, got {got.dtype}", "type"
         if np.array_equal(got, expected):
-            return True, ""
+            return True, "", None
         n = int((got != expected).sum())
         return False, f"{where}: {n} of {got.size} values differ" + (
-            f"\n  expected {_short(expected)}\n  got      {_short(got)}" if show_values else "")
+            f"\n  expected {_short(expected)}\n  got      {_short(got)}" if show_values else ""), "values"
     # scalars
+    cause = "values"
     if type(expected) is bool or type(got) is bool:
         ok = type(got) is bool and type(expected) is bool and got == expected
+        cause = "values" if type(got) is type(expected) else "type"
     elif isinstance(expected, str) or isinstance(got, str):
         ok = isinstance(got, str) and isinstance(expected, str) and got == expected
+        cause = "values" if type(got) is type(expected) else "type"
     elif expected is None or got is None:
         ok = got is None and expected is None
     elif _is_num(expected) and _is_num(got):
         ok = got == expected and not (isinstance(got, float) and math.isnan(got))
     else:
-        ok = False
+        ok, cause = False, "type"
     if ok:
-        return True, ""
+        return True, "", None
     if show_values:
-        return False, f"{where}: expected {expected!r}, got {got!r}"
-    return False, f"{where}: wrong value"
+        return False, f"{where}: expected {expected!r}, got {got!r}", cause
+    return False, f"{where}: wrong value", cause
 
 
-def compare(kind: str, got, expected, rtol=1e-5, atol=1e-8, show_values=True):
+def _chance(got: float, threshold: float) -> int:
+    """k when `got` is about 1/k (2 <= k <= 20) and far below a threshold that is a fraction: the
+    accuracy of guessing among k classes."""
+    if not 0 < got <= 0.6 or not 0 < threshold <= 1:
+        return 0
+    k = round(1 / got)
+    return k if 2 <= k <= 20 and abs(got * k - 1) <= 0.3 and threshold > 1.5 / k else 0
+
+
+def compare_bound(kind: str, got, bound, show_values=True, where="result"):
+    """(ok, message, cause) for check.at_least / check.at_most: one real number against a bound."""
+    if isinstance(got, np.ndarray) and got.size == 1 and got.dtype.kind in "iuf":
+        got = got.item()
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        return False, f"{where}: expected one number, got {_describe(got)}", "type"
+    if math.isnan(got):
+        return False, f"{where}: is NaN: overflow, log(0) or 0/0?", "nan"
+    if (got >= bound) if kind == "at_least" else (got <= bound):
+        return True, "", None
+    word, cause = ("below the required minimum", "below") if kind == "at_least" else ("above the allowed maximum", "above")
+    msg = f"{where}: {got:.4g} is {word} {bound:.4g}" if show_values else f"{where}: {word}"
+    k = _chance(got, bound) if kind == "at_least" else 0
+    if k:
+        msg += (f" (about 1/{k}: chance level, what guessing gets; the model learns nothing: inputs and labels "
+                "out of step, or no optimizer step?)")
+        cause = "chance"
+    return False, msg, cause
+
+
+def diagnose(kind: str, got, expected, rtol=1e-5, atol=1e-8, show_values=True, before=None):
+    """(ok, message, cause) for one check. `before` (optional) is the value the result had before the
+    step under test: a result still equal to it is diagnosed as "unchanged"."""
+    if kind in ("at_least", "at_most"):
+        return compare_bound(kind, got, expected, show_values)
     if kind == "close":
-        return compare_close(got, expected, rtol, atol, show_values)
-    return compare_equal(got, expected, show_values)
+        res = compare_close(got, expected, rtol, atol, show_values)
+    else:
+        res = compare_equal(got, expected, show_values)
+    if not res[0] and before is not None and compare_close(got, before, rtol, atol, False)[0] \
+            and not compare_close(expected, before, rtol, atol, False)[0]:
+        return False, ("result: unchanged: still the value from before the step (the update never reached it: "
+                       "rebound with `p = p - ...` instead of updated in place, or the step never ran?)"), "unchanged"
+    return res
+
+
+def compare(kind: str, got, expected, rtol=1e-5, atol=1e-8, show_values=True, before=None):
+    """(ok, message) for one check; see `diagnose` for the cause as well."""
+    return diagnose(kind, got, expected, rtol, atol, show_values, before)[:2]
