@@ -400,7 +400,7 @@ def test_rnn_gradcheck_and_unbatched():
     assert ember.autograd.gradcheck(lambda t, *p: rnn(t)[1], (x,) + params)
     out, h = rnn(rand64(4, 2, seed=7))
     assert out.shape == (4, 3) and h.shape == (1, 3)
-    with pytest.raises(ShapeError, match="expected hidden state of shape"):
+    with pytest.raises(ShapeError, match=r"Expected hidden size \(1, 1, 3\), got \[2, 1, 3\]"):
         rnn(x, ember.zeros(2, 1, 3, dtype=ember.float64))
 
 

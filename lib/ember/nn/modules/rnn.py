@@ -1,107 +1,70 @@
-"""Vanilla recurrent networks: h_t = tanh(x_t @ W_ih.T + b_ih + h_{t-1} @ W_hh.T + b_hh).
+"""Recurrent layers run over whole sequences: RNN, LSTM, GRU (the cells are in rnn_cell.py).
 
-Built from linear ops and a Python loop over time steps: backpropagation through time is just
-autograd walking back through that unrolled loop.
+A Python loop over time steps calls the cell's step function: backpropagation through time is
+just autograd walking back through that unrolled loop. Parameters are named and shaped as in
+PyTorch (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ..._l1, ...), so state_dicts move
+between the two.
 """
 from __future__ import annotations
 
 import math
+import numbers
+import warnings
 
 from ... import creation
 from ...errors import ShapeError
-from ...ops.elementwise import relu, tanh
 from ...ops.shape import stack
 from ...tensor import Tensor
 from .. import functional as F, init
 from ..module import Module
 from ..parameter import Parameter
+from .rnn_cell import RNNCell, activation, check_input_size, gru_step, lstm_step, rnn_step
 
-_ACTIVATIONS = {"tanh": tanh, "relu": relu}
-
-
-def _activation(nonlinearity: str):
-    if nonlinearity not in _ACTIVATIONS:
-        raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
-    return _ACTIVATIONS[nonlinearity]
+__all__ = ["RNN", "LSTM", "GRU", "RNNCell"]
 
 
-class RNNCell(Module):
-    """One step: h' = tanh(x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh).
+class RNNBase(Module):
+    """A stack of num_layers recurrent layers over a sequence.
 
-    Every weight and bias ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as in PyTorch."""
+    input: (L, N, input_size), or (N, L, input_size) with batch_first=True, or unbatched
+    (L, input_size). The output holds the last layer's h_t for every t; the final states hold
+    every layer's last h (and c for LSTM), shape (num_layers, N, hidden_size)."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", device=None, dtype=None):
+    gates = 1
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device=None, dtype=None):
         super().__init__()
-        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        self.nonlinearity = nonlinearity
-        self._act = _activation(nonlinearity)
-        kw = dict(dtype=dtype, device=device)
-        self.weight_ih = Parameter(creation.empty(hidden_size, input_size, **kw))
-        self.weight_hh = Parameter(creation.empty(hidden_size, hidden_size, **kw))
-        if bias:
-            self.bias_ih = Parameter(creation.empty(hidden_size, **kw))
-            self.bias_hh = Parameter(creation.empty(hidden_size, **kw))
-        else:
-            self.register_parameter("bias_ih", None)
-            self.register_parameter("bias_hh", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
-        for p in self.parameters():
-            init.uniform_(p, -bound, bound)
-
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
-        if input.ndim not in (1, 2) or input._data.shape[-1] != self.input_size:
-            raise ShapeError(f"{self!r} expected input of shape (N, {self.input_size}) or "
-                             f"({self.input_size},), got {tuple(input.shape)}")
-        batched = input.ndim == 2
-        x = input if batched else input.unsqueeze(0)
-        if hx is None:
-            hx = creation.zeros(x.shape[0], self.hidden_size, dtype=x.dtype, device=x.device)
-        elif not batched:
-            hx = hx.unsqueeze(0)
-        h = self._act(F.linear(x, self.weight_ih, self.bias_ih)
-                      + F.linear(hx, self.weight_hh, self.bias_hh))
-        return h if batched else h.squeeze(0)
-
-    def extra_repr(self) -> str:
-        s = f"{self.input_size}, {self.hidden_size}"
-        if not self.bias:
-            s += ", bias=False"
-        if self.nonlinearity != "tanh":
-            s += f", nonlinearity={self.nonlinearity}"
-        return s
-
-
-class RNN(Module):
-    """A stack of num_layers recurrent layers run over a whole sequence.
-
-    input: (L, N, input_size), or (N, L, input_size) with batch_first=True, or (L, input_size).
-    Returns (output, h_n): output holds the last layer's h_t for every t, (L, N, hidden_size)
-    (batch first if batch_first); h_n holds every layer's last h, (num_layers, N, hidden_size)."""
-
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, device=None, dtype=None):
-        super().__init__()
+        name = type(self).__name__
         if bidirectional:
-            raise NotImplementedError("RNN: bidirectional=True is not supported by ember")
-        if num_layers < 1:
-            raise ValueError(f"RNN: num_layers must be at least 1, got {num_layers}")
+            raise NotImplementedError(f"{name}: bidirectional=True is not supported by ember")
+        if proj_size:
+            raise NotImplementedError(f"{name}: proj_size={proj_size} is not supported by ember")
+        if (not isinstance(dropout, numbers.Number) or isinstance(dropout, bool)
+                or not 0 <= dropout <= 1):
+            raise ValueError("dropout should be a number in range [0, 1] representing the "
+                             "probability of an element being zeroed")
+        if not isinstance(hidden_size, int) or hidden_size <= 0:
+            raise ValueError(f"hidden_size must be a positive integer, got {hidden_size}")
+        if not isinstance(num_layers, int) or num_layers <= 0:
+            raise ValueError(f"num_layers must be a positive integer, got {num_layers}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"dropout option adds dropout after all but last recurrent layer, so "
+                          f"non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers}", stacklevel=2)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.nonlinearity, self.bias, self.batch_first = nonlinearity, bias, batch_first
-        self.dropout, self.bidirectional = float(dropout), bidirectional
-        self._act = _activation(nonlinearity)
+        self.bias, self.batch_first = bias, batch_first
+        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
         kw = dict(dtype=dtype, device=device)
+        n = self.gates * hidden_size
         for k in range(num_layers):
             n_in = input_size if k == 0 else hidden_size
-            setattr(self, f"weight_ih_l{k}", Parameter(creation.empty(hidden_size, n_in, **kw)))
-            setattr(self, f"weight_hh_l{k}", Parameter(creation.empty(hidden_size, hidden_size, **kw)))
+            setattr(self, f"weight_ih_l{k}", Parameter(creation.empty(n, n_in, **kw)))
+            setattr(self, f"weight_hh_l{k}", Parameter(creation.empty(n, hidden_size, **kw)))
             if bias:
-                setattr(self, f"bias_ih_l{k}", Parameter(creation.empty(hidden_size, **kw)))
-                setattr(self, f"bias_hh_l{k}", Parameter(creation.empty(hidden_size, **kw)))
+                setattr(self, f"bias_ih_l{k}", Parameter(creation.empty(n, **kw)))
+                setattr(self, f"bias_hh_l{k}", Parameter(creation.empty(n, **kw)))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -109,44 +72,57 @@ class RNN(Module):
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        if input.ndim not in (2, 3) or input._data.shape[-1] != self.input_size:
-            layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
-            raise ShapeError(f"{self!r} expected input of shape {layout} or (L, H_in) with "
-                             f"H_in = {self.input_size}, got {tuple(input.shape)}")
+    def _layer(self, k: int) -> tuple:
+        get = self.__dict__.get
+        return (get(f"weight_ih_l{k}"), get(f"bias_ih_l{k}"), get(f"weight_hh_l{k}"),
+                get(f"bias_hh_l{k}"))
+
+    def _sequence(self, input: Tensor) -> tuple[Tensor, bool]:
+        """The input as (L, N, H_in), and whether it was batched."""
+        check_input_size(self, input, 3)
         batched = input.ndim == 3
         x = input if batched else input.unsqueeze(1)
         if batched and self.batch_first:
             x = x.transpose(0, 1)
-        steps, n = x._data.shape[0], x._data.shape[1]
+        return x, batched
+
+    def _state(self, hx: Tensor | None, x: Tensor, batched: bool, which: str) -> Tensor:
+        n = x._data.shape[1]
+        expected = (self.num_layers, n, self.hidden_size)
         if hx is None:
-            hx = creation.zeros(self.num_layers, n, self.hidden_size, dtype=x.dtype, device=x.device)
-        elif not batched:
-            hx = hx.unsqueeze(1)
-        if tuple(hx.shape) != (self.num_layers, n, self.hidden_size):
-            raise ShapeError(f"{self!r} expected hidden state of shape "
-                             f"{(self.num_layers, n, self.hidden_size)}, got {tuple(hx.shape)}")
-        seq = [x[t] for t in range(steps)]
-        last = []
+            return creation.zeros(*expected, dtype=x.dtype, device=x.device)
+        if hx.ndim != (3 if batched else 2):
+            raise ShapeError(f"{self._get_name()}: for a {'batched 3' if batched else 'unbatched 2'}"
+                             f"-D input, {which} should also be {3 if batched else 2}-D but got "
+                             f"{hx.ndim}-D (shape {tuple(hx.shape)})")
+        h = hx if batched else hx.unsqueeze(1)
+        if tuple(h.shape) != expected:
+            raise ShapeError(f"{self._get_name()}: Expected {which} size {expected}, got "
+                             f"{list(h.shape)} (num_layers, batch, hidden_size)")
+        return h
+
+    def _run(self, x: Tensor, states: list[list[Tensor]], step) -> tuple[Tensor, list]:
+        """Run every layer over the sequence; states[j][k] is state j of layer k (h, or h
+        and c), replaced by the final one."""
+        seq = [x[t] for t in range(x._data.shape[0])]
         for k in range(self.num_layers):
-            w_ih, w_hh = getattr(self, f"weight_ih_l{k}"), getattr(self, f"weight_hh_l{k}")
-            b_ih = getattr(self, f"bias_ih_l{k}") if self.bias else None
-            b_hh = getattr(self, f"bias_hh_l{k}") if self.bias else None
+            w_ih, b_ih, w_hh, b_hh = self._layer(k)
             if k > 0 and self.dropout and self.training:
                 seq = [F.dropout(s, self.dropout) for s in seq]
-            h = hx[k]
+            layer_state = tuple(s[k] for s in states)
             out = []
             for xt in seq:
-                h = self._act(F.linear(xt, w_ih, b_ih) + F.linear(h, w_hh, b_hh))
-                out.append(h)
+                layer_state = step(F.linear(xt, w_ih, b_ih), layer_state, w_hh, b_hh)
+                out.append(layer_state[0])
             seq = out
-            last.append(h)
-        output, h_n = stack(seq), stack(last)
-        if batched and self.batch_first:
-            output = output.transpose(0, 1)
+            for s, final in zip(states, layer_state):
+                s[k] = final
+        return stack(seq), states
+
+    def _output(self, output: Tensor, batched: bool) -> Tensor:
         if not batched:
-            output, h_n = output.squeeze(1), h_n.squeeze(1)
-        return output, h_n
+            return output.squeeze(1)
+        return output.transpose(0, 1) if self.batch_first else output
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -159,3 +135,84 @@ class RNN(Module):
         if self.dropout:
             s += f", dropout={self.dropout}"
         return s
+
+
+class _SingleState(RNNBase):
+    """RNN and GRU: one state h, forward(input, h_0) -> (output, h_n)."""
+
+    def _step(self, gx, state, w_hh, b_hh):
+        raise NotImplementedError
+
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        x, batched = self._sequence(input)
+        h0 = self._state(hx, x, batched, "hidden")
+        output, (h,) = self._run(x, [[h0[k] for k in range(self.num_layers)]], self._step)
+        h_n = stack(h)
+        return self._output(output, batched), h_n if batched else h_n.squeeze(1)
+
+
+class RNN(_SingleState):
+    """Elman RNN: h_t = tanh(x_t @ W_ih.T + b_ih + h_{t-1} @ W_hh.T + b_hh) (or relu)."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, device=None, dtype=None):
+        self._act = activation(nonlinearity)
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, device=device, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def _step(self, gx, state, w_hh, b_hh):
+        return (rnn_step(gx, state[0], w_hh, b_hh, self._act),)
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s + (f", nonlinearity={self.nonlinearity}" if self.nonlinearity != "tanh" else "")
+
+
+class GRU(_SingleState):
+    """Gated recurrent unit (Cho et al., 2014): gates r, z, n stacked in weight_ih_l{k}
+    (3 * hidden_size rows); see GRUCell for one step's equations."""
+
+    gates = 3
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, device=device, dtype=dtype)
+
+    def _step(self, gx, state, w_hh, b_hh):
+        return (gru_step(gx, state[0], w_hh, b_hh),)
+
+
+class LSTM(RNNBase):
+    """Long short-term memory (Hochreiter & Schmidhuber, 1997): gates i, f, g, o stacked in
+    weight_ih_l{k} (4 * hidden_size rows). forward(input, (h_0, c_0)) -> output, (h_n, c_n)."""
+
+    gates = 4
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size, device=device, dtype=dtype)
+
+    @staticmethod
+    def _step(gx, state, w_hh, b_hh):
+        return lstm_step(gx, state[0], state[1], w_hh, b_hh)
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None) -> tuple:
+        x, batched = self._sequence(input)
+        if hx is not None and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+            raise TypeError(f"LSTM: hx must be a tuple (h_0, c_0) of two tensors of shape "
+                            f"(num_layers, batch, hidden_size), got {type(hx).__name__}")
+        h0 = self._state(None if hx is None else hx[0], x, batched, "hidden[0]")
+        c0 = self._state(None if hx is None else hx[1], x, batched, "hidden[1]")
+        layers = range(self.num_layers)
+        output, (h, c) = self._run(x, [[h0[k] for k in layers], [c0[k] for k in layers]],
+                                   self._step)
+        h_n, c_n = stack(h), stack(c)
+        if not batched:
+            h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
+        return self._output(output, batched), (h_n, c_n)
