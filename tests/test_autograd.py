@@ -402,3 +402,40 @@ def test_function_mark_non_differentiable():
     assert indices.tolist() == [1, 0]
     (values * ember.tensor([1.0, 10.0])).sum().backward()
     assert y.grad.tolist() == [[0.0, 1.0, 0.0], [10.0, 0.0, 0.0]]
+
+
+def _inplace_on_views(x, w):
+    y = x * 2
+    y[0] += w[0]              # getitem view, in-place add, then index assignment
+    y[:, 1].mul_(x[:, 2])     # column view of a non-leaf, scaled by another input
+    y.t()[2].clamp_(min=0.3)  # a view of a view
+    y[1][0] = w[1, 1]         # assignment into a view
+    return y * y
+
+
+def test_inplace_ops_on_views_of_non_leaves_match_numerical_gradients():
+    x, w = rand64(2, 3, seed=20), rand64(2, 3, seed=21)
+    assert_grad_matches(_inplace_on_views, x, w)
+    y = x * 2
+    v = y.t()
+    v[0].mul_(3)
+    assert y.grad_fn.name() == "CopySlices"
+    np.testing.assert_allclose(y.detach().numpy()[:, 0], 6 * x.detach().numpy()[:, 0])
+
+
+def test_inplace_on_a_view_of_a_constant_makes_it_part_of_the_graph():
+    x = ember.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    b = ember.zeros(2, 3)
+    b[0].add_(x[1])
+    assert b.requires_grad and not b.is_leaf
+    (b * b).sum().backward()
+    assert x.grad.tolist() == [[0.0, 0.0, 0.0], [8.0, 10.0, 12.0]]
+
+
+def test_inplace_on_a_view_of_a_leaf_that_requires_grad_raises():
+    x = ember.ones(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="view of a leaf tensor that requires grad"):
+        x[0].mul_(2)
+    with ember.no_grad():
+        x[0].mul_(2)          # parameter updates under no_grad are fine
+    assert x.tolist()[0] == [2.0, 2.0, 2.0]

@@ -23,6 +23,7 @@ class Tensor:
                  "__weakref__")
     _accum = None           # the AccumulateGrad node of a leaf, made on first use
     _base = None            # the tensor this one is a view of
+    _view_steps = ()        # how it was made from _base: ((op class, attrs), ...) (ops/views.py)
     _retains_grad = False
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: ndarray + Tensor -> Tensor
 

@@ -6,6 +6,7 @@ from ..autograd.grad_mode import _state
 from ..dtypes import as_dtype, from_numpy_dtype, promote_types, result_type
 from ..errors import AutogradError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
+from .views import as_view, check_view_inplace, write_through_view  # noqa: F401 (as_view: re-export)
 
 _SCALARS = (int, float, bool)
 
@@ -92,13 +93,6 @@ def apply_binary(op_cls, a, b, name: str) -> Tensor:
         raise
 
 
-def as_view(out: Tensor, base: Tensor) -> Tensor:
-    """Mark `out` as a view of `base`: they share memory and the in-place version counter."""
-    out._vc = base._vc
-    out._base = base if base._base is None else base._base
-    return out
-
-
 def check_inplace(t: Tensor, name: str, recording: bool) -> None:
     if not recording:
         return
@@ -106,11 +100,18 @@ def check_inplace(t: Tensor, name: str, recording: bool) -> None:
         raise AutogradError(
             f"a leaf tensor that requires grad is being used in an in-place operation ({name}). "
             f"Update parameters inside `with ember.no_grad():`, or use an out-of-place op.")
-    if t._base is not None and (t._base._requires_grad or t._requires_grad):
-        raise AutogradError(
-            f"{name}: in-place ops on a view of a tensor that requires grad are not supported by "
-            f"ember; write it out of place (e.g. with ember.where) or index-assign on the base "
-            f"tensor instead.")
+    if t._base is not None:
+        check_view_inplace(t, name)
+
+
+def commit_inplace(t: Tensor, result: Tensor, name: str) -> None:
+    """t takes result's values (in its own memory) and result's place in the graph."""
+    _store(t, result._data, name)
+    if t._base is not None:
+        write_through_view(t, result)
+    else:
+        t._grad_fn = result._grad_fn
+        t._requires_grad = True
 
 
 def inplace(t: Tensor, op_cls, others: tuple, name: str, **attrs) -> Tensor:
@@ -132,10 +133,7 @@ def inplace(t: Tensor, op_cls, others: tuple, name: str, **attrs) -> Tensor:
                 src = Tensor._make(t._data.copy(), t._device, t._grad_fn)
                 src._requires_grad = t._requires_grad
                 src._accum = t._accum
-            r = op_cls.apply(src, *others, **attrs)
-            _store(t, r._data, name)
-            t._grad_fn = r._grad_fn
-            t._requires_grad = True
+            commit_inplace(t, op_cls.apply(src, *others, **attrs), name)
         elif getattr(op_cls, "ufunc", None) is not None:
             getattr(t.xp, op_cls.ufunc)(t._data, *arrays, out=t._data)
         else:

@@ -6,7 +6,7 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import _state
 from ..errors import DeviceError, ShapeError
 from ..tensor import Tensor
-from .dispatch import as_view, binary_operands, check_inplace, to_tensor
+from .dispatch import as_view, binary_operands, check_inplace, commit_inplace, to_tensor
 
 
 def _raw_index(idx, x: Tensor):
@@ -83,7 +83,7 @@ def getitem(x: Tensor, index) -> Tensor:
     except IndexError as e:
         raise IndexError(f"index {_show(index)} is out of range for a tensor of shape "
                          f"{tuple(x.shape)}: {e}") from None
-    return as_view(out, x) if basic else out
+    return as_view(out, x, (GetItem, {"index": raw, "basic": True})) if basic else out
 
 
 def setitem(x: Tensor, index, value) -> None:
@@ -96,10 +96,7 @@ def setitem(x: Tensor, index, value) -> None:
         v = v.to(dtype=x.dtype)
     try:
         if recording:
-            r = IndexPut.apply(x, v, index=raw)
-            x._data[...] = r._data
-            x._grad_fn = r._grad_fn
-            x._requires_grad = True
+            commit_inplace(x, IndexPut.apply(x, v, index=raw), "index assignment")
         else:
             x._data[raw] = v._data
     except (ValueError, IndexError) as e:

@@ -97,7 +97,7 @@ def reshape(x: Tensor, *shape) -> Tensor:
     if shape == x._data.shape:
         return x
     out = Reshape.apply(x, shape=shape)
-    return as_view(out, x) if _viewable(x._data, shape) else out
+    return as_view(out, x, (Reshape, {"shape": shape})) if _viewable(x._data, shape) else out
 
 
 def view(x: Tensor, *shape) -> Tensor:
@@ -112,7 +112,7 @@ def view(x: Tensor, *shape) -> Tensor:
                         f"shape {tuple(x.shape)} that is not contiguous (e.g. after transpose or "
                         f"slicing columns) can't be viewed as {list(shape)}. Use .reshape(...) "
                         f"instead, or .contiguous().view(...)")
-    return as_view(Reshape.apply(x, shape=shape), x)
+    return as_view(Reshape.apply(x, shape=shape), x, (Reshape, {"shape": shape}))
 
 
 def view_as(x: Tensor, other: Tensor) -> Tensor:
@@ -149,7 +149,7 @@ def permute(x: Tensor, *dims) -> Tensor:
         raise ShapeError(f"permute: dims {list(dims)} are not a permutation of the {x.ndim} "
                          f"dimensions of a tensor of shape {tuple(x.shape)}")
     dims = tuple(_wrap_dim(d, x.ndim, "permute") for d in dims)
-    return as_view(Permute.apply(x, dims=dims), x)
+    return as_view(Permute.apply(x, dims=dims), x, (Permute, {"dims": dims}))
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
@@ -171,7 +171,7 @@ def expand(x: Tensor, *shape) -> Tensor:
     shape = _shape_arg(shape)
     full = tuple(x._data.shape[i - (len(shape) - x.ndim)] if s == -1 else s for i, s in enumerate(shape))
     try:
-        return as_view(Expand.apply(x, shape=full), x)
+        return as_view(Expand.apply(x, shape=full), x, (Expand, {"shape": full}))
     except ValueError:
         raise ShapeError(f"expand: tensor of shape {tuple(x.shape)} can't be expanded to "
                          f"{list(shape)}; only dimensions of size 1 can grow") from None

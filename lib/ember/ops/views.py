@@ -1,0 +1,82 @@
+"""Views: tensors that share memory with a base tensor, and in-place ops through them.
+
+A view remembers the steps (op class and attributes: GetItem, Reshape, Permute, Expand) that
+made it from its base. An in-place op on a view of a tensor in the graph is recorded as PyTorch
+records it: the base gets a `CopySlices` node (its old values outside the view, the op's result
+inside), and the view's grad_fn is made again from the new base by replaying the steps.
+"""
+from __future__ import annotations
+
+from ..autograd.function import Op
+from ..autograd.grad_mode import enable_grad
+from ..errors import AutogradError
+from ..tensor import Tensor
+
+
+def as_view(out: Tensor, base: Tensor, step: tuple | None = None) -> Tensor:
+    """Mark `out` as a view of `base`: they share memory and the in-place version counter.
+    `step` is `(op class, attrs)` that made out from base (to replay it on a new base)."""
+    out._vc = base._vc
+    if base._base is None:
+        out._base = base
+        if step is not None:
+            out._view_steps = (step,)
+    else:
+        out._base = base._base
+        if step is not None and base._view_steps:
+            out._view_steps = base._view_steps + (step,)
+    return out
+
+
+def replay(a, steps: tuple):
+    """The view of array `a` that `steps` describe (numpy views: writes go through)."""
+    for cls, attrs in steps:
+        a = cls().forward(a, **attrs)
+    return a
+
+
+class CopySlices(Op):
+    rule = "grad_base = grad with the view's region zeroed ; grad_src = grad's view region"
+
+    def name(self) -> str:
+        return "CopySlices"  # PyTorch's name for it
+
+    def forward(self, base, src, steps=()):
+        self.steps = steps
+        replay(base, steps)[...] = src
+        return base
+
+    def backward(self, grad):
+        gb = None
+        if self.needs(0):
+            gb = grad.copy()
+            replay(gb, self.steps)[...] = 0
+        return gb, (replay(grad, self.steps) if self.needs(1) else None)
+
+
+def check_view_inplace(t: Tensor, name: str) -> None:
+    """Refuse what PyTorch refuses: in-place ops on a view of a leaf that requires grad."""
+    base = t._base
+    if base._grad_fn is None and base._requires_grad:
+        raise AutogradError(
+            f"a view of a leaf tensor that requires grad is being used in an in-place operation "
+            f"({name}). Update parameters inside `with ember.no_grad():`, or compute the new "
+            f"values out of place (e.g. with ember.where or torch.cat).")
+    if not t._view_steps:
+        raise AutogradError(f"{name}: ember can't record an in-place op on this view of a tensor "
+                            f"in the graph; write it out of place instead")
+
+
+def write_through_view(t: Tensor, result: Tensor) -> None:
+    """Record that view `t` now holds `result` (already written to its memory): the base gets a
+    CopySlices node and `t` a grad_fn replayed from the new base."""
+    base, steps = t._base, t._view_steps
+    new = CopySlices.apply(base, result, steps=steps)
+    base._grad_fn = new._grad_fn
+    base._requires_grad = True
+    with enable_grad():
+        v = base
+        for cls, attrs in steps:
+            v = cls.apply(v, **attrs)
+    t._grad_fn = v._grad_fn
+    t._requires_grad = True
