@@ -6,6 +6,15 @@ import sys
 from pathlib import Path
 
 
+GRADE_EXIT = """exit status:
+  0  every submission graded and stored
+  1  all stored, but some submissions need attention (time or memory limit, crash, unreadable
+     notebook, missing cells, a result that could not be stored): printed with the reasons and
+     flagged in the gradebook; the other students' results are complete
+  2  the grader itself failed (the instructor's notebook fails its own tests, the course
+     directory or gradebook cannot be used, bad arguments): nothing can be trusted"""
+
+
 def _add_course(p):
     p.add_argument("--course", help="nbgrader course directory (default: ./course or the repo's course/)")
 
@@ -19,7 +28,8 @@ def main(argv=None) -> int:
     p.add_argument("assignments", nargs="*")
     p.add_argument("--dest", help="output folder (default: the repo's notebooks/)")
 
-    p = sub.add_parser("grade", help="grade submitted/<student>/<assignment> into the gradebook, autograded/ and feedback")
+    p = sub.add_parser("grade", help="grade submitted/<student>/<assignment> into the gradebook, autograded/ and feedback",
+                       epilog=GRADE_EXIT, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_course(p)
     p.add_argument("assignment")
     p.add_argument("--student", action="append", help="only these students (repeatable); default all")

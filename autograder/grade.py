@@ -16,6 +16,17 @@ from .course import course_root, data_files, source_notebook
 from .sandbox import Limits, run_steps, security_warnings
 
 RESULT_FILE = "ember-result.json"
+# What feedback may echo of a test that ran after a hidden test in the same process (the student's
+# code may have read the hidden test and encode it in anything it returns): a fixed phrase per
+# diagnosis, builtin exception names, nothing the submission chose.
+BUILTIN_EXCEPTIONS = frozenset(n for n, v in vars(__import__("builtins")).items()
+                               if isinstance(v, type) and issubclass(v, BaseException))
+PRIVATE_CAUSES = {"shape": "wrong shape", "transpose": "wrong shape or transposed", "sign": "wrong sign",
+                  "scale": "off by a constant factor", "offset": "off by a constant", "nan": "contains NaN",
+                  "inf": "contains inf", "type": "wrong type", "keys": "wrong dict keys", "length": "wrong length"}
+PRIVATE_NOTE = " (details are not shown for a test that runs after a hidden test)"
+MAX_ECHO = 200     # a student's string longer than this is never echoed
+MAX_MESSAGE = 1500
 
 
 class InstructorError(RuntimeError):
@@ -131,11 +142,14 @@ class AssignmentGrader:
         st = r.get("status")
         if st in ("timeout", "crash", "output", "notrun", "startup"):
             return False, f"{r.get('reason', st)} while running this test"
+        private = bool(r.get("after_hidden"))
         if st == "error":
             exc = r.get("exc", "Exception")
+            if private and exc not in BUILTIN_EXCEPTIONS:
+                exc = "Exception"
             line = r.get("line")
             msg = f"{exc}"
-            if r.get("msg") and not hidden:
+            if r.get("msg") and not hidden and not private:
                 msg += f": {r['msg'][:500]}"
             if line and not hidden:
                 lines = test.source.splitlines()
@@ -146,6 +160,8 @@ class AssignmentGrader:
             return False, msg
         recs = r.get("records", [])
         if len(recs) != len(ref_records):
+            if private:
+                return False, "the test did not run all its checks" + PRIVATE_NOTE
             return False, f"the test stopped after {len(recs)} of {len(ref_records)} checks"
         hints = dict(nbmod.hints(test.source))
         for i, (got, want) in enumerate(zip(recs, ref_records)):
@@ -154,12 +170,17 @@ class AssignmentGrader:
                 return False, f"check {i + 1}: unexpected check"
             if "got_error" in got:
                 hint = pick_hint(hint, "type")
-                return False, f"check {i + 1}: {got['got_error']}" + (f"\nhint: {hint}" if hint else "")
+                err = "the result is not plain data" + PRIVATE_NOTE if private else got["got_error"]
+                return False, f"check {i + 1}: {err}" + (f"\nhint: {hint}" if hint else "")
             ok, msg, cause = diagnose(want["kind"], got["got"], want["expected"], want["rtol"], want["atol"],
-                                      show_values=not hidden, before=want.get("before"))
+                                      show_values=not (hidden or private or _long_strings(got["got"])),
+                                      before=want.get("before"))
             hint = pick_hint(hint, cause)
             if not ok:
                 where = f" (line {want['line']})" if want.get("line") else ""
+                if private:
+                    msg = PRIVATE_CAUSES.get(cause, "wrong value") + PRIVATE_NOTE
+                msg = msg if len(msg) <= MAX_MESSAGE else msg[:MAX_MESSAGE] + " ..."
                 return False, f"check {i + 1}{where}: {msg}" + (f"\nhint: {hint}" if hint else "")
         return True, ""
 
@@ -194,6 +215,17 @@ class AssignmentGrader:
                     "tests": [self._test_entry(c, False, "not graded (grader error)") for c in self.tests]}
 
 
+def _long_strings(v, depth=0) -> bool:
+    """Does a decoded value hold a string too long to echo (or nest too deep to look at)?"""
+    if isinstance(v, str):
+        return len(v) > MAX_ECHO
+    if isinstance(v, (list, tuple)):
+        return depth > 20 or any(_long_strings(x, depth + 1) for x in v)
+    if isinstance(v, dict):
+        return depth > 20 or any(_long_strings(x, depth + 1) for x in v.values())
+    return False
+
+
 # ================================================================ course-level commands
 
 def find_submissions(root: Path, assignment: str, students=None) -> dict:
@@ -211,7 +243,7 @@ def find_submissions(root: Path, assignment: str, students=None) -> dict:
 
 
 def write_gradebook(root: Path, assignment: str, results: dict):
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook
 
     from .course import load_config
     cfg = load_config(root)
@@ -219,26 +251,42 @@ def write_gradebook(root: Path, assignment: str, results: dict):
     cd = CourseDirectory(config=cfg)
     with Gradebook(cfg.CourseDirectory.db_url, cfg.CourseDirectory.course_id) as gb:
         for student, res in results.items():
-            gb.update_or_create_student(student)
-            src = cd.format_path(cd.submitted_directory, student, assignment)
-            ts = cd.get_existing_timestamp(src) if os.path.isdir(src) else None
-            if ts:
-                gb.update_or_create_submission(assignment, student, timestamp=ts)
-            else:
-                gb.update_or_create_submission(assignment, student)
-            for t in res["tests"]:
-                try:
-                    g = gb.find_grade(t["grade_id"], assignment, assignment, student)
-                except MissingEntry:
-                    continue
-                g.auto_score = t["score"]
-                g.needs_manual_grade = res["status"] != "graded"
             try:
-                nb = gb.find_submission_notebook(assignment, assignment, student)
-                nb.flagged = res["status"] != "graded"
-            except MissingEntry:
-                pass
-            gb.db.commit()
+                _gradebook_entry(gb, cd, assignment, student, res)
+            except Exception as e:  # this student needs attention; the others are still written
+                gb.db.rollback()
+                needs_attention(res, f"gradebook not updated: {type(e).__name__}: {str(e)[:200]}")
+
+
+def needs_attention(res: dict, reason: str):
+    """Mark one student's result as needing the instructor's attention, with the reason."""
+    res["status"] = "needs_attention"
+    res.setdefault("reasons", []).append(reason)
+
+
+def _gradebook_entry(gb, cd, assignment, student, res):
+    """One student's scores and flag in nbgrader's gradebook."""
+    from nbgrader.api import MissingEntry
+    gb.update_or_create_student(student)
+    src = cd.format_path(cd.submitted_directory, student, assignment)
+    ts = cd.get_existing_timestamp(src) if os.path.isdir(src) else None
+    if ts:
+        gb.update_or_create_submission(assignment, student, timestamp=ts)
+    else:
+        gb.update_or_create_submission(assignment, student)
+    for t in res["tests"]:
+        try:
+            g = gb.find_grade(t["grade_id"], assignment, assignment, student)
+        except MissingEntry:
+            continue
+        g.auto_score = t["score"]
+        g.needs_manual_grade = res["status"] != "graded"
+    try:
+        nb = gb.find_submission_notebook(assignment, assignment, student)
+        nb.flagged = res["status"] != "graded"
+    except MissingEntry:
+        pass
+    gb.db.commit()
 
 
 def ensure_assignment_in_gradebook(root: Path, assignment: str):
@@ -278,6 +326,8 @@ def write_autograded(root: Path, assignment: str, student: str, res: dict, sourc
             if gid in seen:
                 continue
             c = nbformat.from_dict(json.loads(json.dumps(by_id[gid])))
+        else:
+            c = _student_cell(c, by_id.get(gid))
         if gid:
             seen.add(gid)
         if c.get("cell_type") == "code":
@@ -290,11 +340,24 @@ def write_autograded(root: Path, assignment: str, student: str, res: dict, sourc
                     text += t["message"] + "\n"
                 c["outputs"] = [nbformat.v4.new_output("stream", name="stdout", text=text)]
         cells.append(c)
-    nb.cells = cells
+    nb = nbformat.v4.new_notebook(cells=cells, metadata=json.loads(json.dumps(source_nb.metadata)))
     nbformat.write(nb, d / f"{assignment}.ipynb")
     ts = Path(root) / "submitted" / student / assignment / "timestamp.txt"
     if ts.exists():
         (d / "timestamp.txt").write_text(ts.read_text())
+
+
+def _student_cell(c, instructor_cell):
+    """A student's cell as instructors will render it: source only (HTML and link targets of
+    markdown and raw cells neutralised), the instructor's metadata for an answer cell, no other
+    metadata, attachments or outputs (formgrader shows nbconvert's HTML unsanitised)."""
+    meta = json.loads(json.dumps(instructor_cell.metadata)) if instructor_cell is not None else {}
+    src = c.get("source", "")
+    if c.get("cell_type") == "code":
+        return nbformat.v4.new_code_cell(src, metadata=meta)
+    if c.get("cell_type") == "markdown":
+        return nbformat.v4.new_markdown_cell(nbmod.safe_markdown(src), metadata=meta)
+    return nbformat.v4.new_raw_cell(nbmod.safe_raw(src), metadata=meta)
 
 
 def grade_assignment(root, assignment: str, students=None, limits: Limits | None = None, jobs: int = 0,
@@ -317,16 +380,53 @@ def store_results(root, assignment, results, source_nb=None, subs=None, feedback
     if source_nb is None:
         source_nb = nbformat.read(source_notebook(root, assignment), as_version=4)
     subs = subs or find_submissions(root, assignment)
+    from .feedback import write_feedback
     ensure_assignment_in_gradebook(root, assignment)
+    for student, res in results.items():  # each student's files are one unit that may fail alone
+        try:
+            write_autograded(root, assignment, student, res, source_nb, subs.get(student))
+            if feedback:
+                write_feedback(root, assignment, student, res)
+        except Exception as e:
+            needs_attention(res, f"results not stored: {type(e).__name__}: {str(e)[:200]}")
+            _store_fallback(root, assignment, student, res, feedback)
     write_gradebook(root, assignment, results)
     for student, res in results.items():
-        write_autograded(root, assignment, student, res, source_nb, subs.get(student))
-        if feedback:
-            from .feedback import write_feedback
-            write_feedback(root, assignment, student, res)
+        if any(r.startswith("gradebook not updated") for r in res.get("reasons", [])):
+            _store_fallback(root, assignment, student, res, feedback)
+
+
+def _store_fallback(root, assignment, student, res, feedback):
+    """After a storing failure: at least the result JSON and the feedback, saying why."""
+    from .feedback import write_feedback
+    for write in (lambda: _write_result(root, assignment, student, res),
+                  lambda: feedback and write_feedback(root, assignment, student, res)):
+        try:
+            write()
+        except Exception:
+            pass
+
+
+def _write_result(root, assignment, student, res):
+    d = Path(root) / "autograded" / student / assignment
+    d.mkdir(parents=True, exist_ok=True)
+    (d / RESULT_FILE).write_text(json.dumps(res, indent=1, sort_keys=True))
+
+
+EXIT_GRADED, EXIT_ATTENTION, EXIT_FAILED = 0, 1, 2  # documented in `grade --help` (cli.py)
 
 
 def grade_command(args) -> int:
+    try:
+        return _grade_command(args)
+    except Exception as e:
+        import traceback
+        traceback.print_exc()
+        print(f"error: the grader failed: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _grade_command(args) -> int:
     root = Path(course_root(args.course))
     limits = Limits(cell_timeout=args.timeout, total_timeout=args.total_timeout, memory_mb=args.memory_mb)
     for w in security_warnings(root):
@@ -345,11 +445,14 @@ def grade_command(args) -> int:
             flag = "" if r["status"] == "graded" else "  NEEDS ATTENTION: " + "; ".join(r["reasons"])
             print(f"{s:20s} {r['score']:6g} / {r['max_score']:g}{flag}")
         print(f"{len(results)} submissions in {dt:.1f} s; {len(att)} need attention", file=sys.stderr)
+    elif att:
+        for s, r in sorted(att.items()):
+            print(f"needs attention: {s}: " + "; ".join(r["reasons"]), file=sys.stderr)
     weak = sorted(s for s, r in results.items() if r.get("isolation") == "none")
     if weak:
         print(f"warning: {len(weak)} submissions graded without isolation (\"isolation\": \"none\" in "
               f"their results): their code could read the course directory", file=sys.stderr)
-    return 0
+    return EXIT_ATTENTION if att else EXIT_GRADED
 
 
 def merge_command(args) -> int:

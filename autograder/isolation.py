@@ -1,6 +1,6 @@
 """Isolation as root: a private uid per attempt, an empty network namespace, and a private mount
-namespace where the course directory is covered by an empty tmpfs. Also the helpers both the root
-and the user-namespace paths share (libc, mount, the paths the interpreter needs)."""
+namespace whose root holds only what the interpreter needs (rootfs.py). Also the helpers both the
+root and the user-namespace paths share (libc, mount)."""
 from __future__ import annotations
 
 import ctypes
@@ -26,9 +26,11 @@ MS_BIND, MS_REC, MS_PRIVATE, MS_MOVE = 4096, 16384, 1 << 18, 8192
 
 
 def needed_paths() -> list[Path]:
-    """What the sandboxed interpreter must see: its prefixes, its binary and the grader's code."""
-    here = Path(__file__).resolve().parent.parent
-    return [Path(p).resolve() for p in {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable), str(here)}]
+    """What the sandboxed interpreter must be able to read: its prefixes, its binary and the
+    grader's and library's packages (rootfs.py mounts them into the sandbox's new root)."""
+    from .rootfs import package_dirs
+    return [Path(p).resolve() for p in {sys.base_prefix, sys.prefix, os.path.realpath(sys.executable),
+                                         *package_dirs()}]
 
 
 _STAGE = None
@@ -36,8 +38,9 @@ _STAGE = None
 
 def mount_plan():
     """Ancestors of the interpreter/library paths that other users cannot traverse (like a 0700
-    /root holding pyenv): inside the sandbox's mount namespace each is replaced by a tmpfs that
-    holds only the needed child, bind-mounted back. Returns [(blocked, [(child, stage)])]."""
+    /root holding pyenv): inside a mount namespace each is replaced by a tmpfs that holds only the
+    needed child, bind-mounted back. Returns [(blocked, [(child, stage)])]. (The sandbox builds a
+    whole new root instead, rootfs.py; this lets a test run the grader itself as another user.)"""
     global _STAGE
     plan = {}
     for p in needed_paths():
@@ -71,7 +74,7 @@ def mount(src, dst, fstype, flags, data):
 
 
 def isolate_fs(plan, hide):
-    """In the child, before dropping privileges: private mount namespace, blocked ancestors
+    """In a child, before dropping privileges: private mount namespace, blocked ancestors (mount_plan)
     opened up for the interpreter only, `hide` paths covered by empty tmpfs."""
     if LIBC.unshare(CLONE_NEWNS) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) failed")
@@ -112,11 +115,15 @@ _UID_OK: bool | None = None
 _UID_PROBLEM = ""
 
 
-def enter_private_uid(plan, hide, net: bool, nproc: int, uid: int):
-    """In the child, between fork and exec: empty network namespace, private mounts, then the uid."""
+def enter_private_uid(root_plan, files, net: bool, nproc: int, uid: int):
+    """In the child, between fork and exec: empty network namespace, a new root (rootfs.py) with
+    the data files in its working folder, then the uid."""
+    from .rootfs import build
     if net and LIBC is not None:
         LIBC.unshare(CLONE_NEWNET)
-    isolate_fs(plan, hide)
+    if LIBC.unshare(CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNS) failed")
+    build(root_plan, files, uid, uid, "hidepid")
     resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     os.setgroups([])
     os.setgid(uid)
@@ -130,9 +137,10 @@ def uid_isolation_works() -> bool:
         if not IS_ROOT:
             _UID_OK, _UID_PROBLEM = False, "not running as root"
         else:
+            from .rootfs import plan as root_plan
             uid = UIDS.take()
             try:
-                plan = mount_plan()
+                plan = root_plan()
                 r = subprocess.run([sys.executable, "-I", "-c", "import numpy, autograder"], cwd="/",
                                    preexec_fn=lambda: enter_private_uid(plan, [], True, 64, uid),
                                    capture_output=True, timeout=60)

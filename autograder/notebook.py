@@ -265,16 +265,38 @@ def read_notebook_safely(path: Path):
         if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
             return None, "unreadable notebook: no cell list"
         nb = nbformat.from_dict(data)
-        if nb.get("nbformat", 4) < 4:
+        if type(nb.get("nbformat")) is int and nb["nbformat"] < 4:
             nb = nbformat.convert(nb, 4)
+        nb["nbformat"], nb["nbformat_minor"] = 4, 5  # whatever it claims (5, "x"): read as version 4
         for c in nb.cells:
+            if not isinstance(c, dict):
+                return None, "unreadable notebook: a cell is not an object"
             if isinstance(c.get("source"), list):
-                c["source"] = "".join(c["source"])
+                c["source"] = "".join(x for x in c["source"] if isinstance(x, str))
             if not isinstance(c.get("source", ""), str):
                 c["source"] = ""
+            if c.get("cell_type") not in ("code", "markdown", "raw"):
+                c["cell_type"] = "raw"
+            if not isinstance(c.get("metadata"), dict):
+                c["metadata"] = nbformat.NotebookNode()
+            m = c["metadata"].get("nbgrader")
+            if m is not None and (not isinstance(m, dict) or not isinstance(m.get("grade_id", ""), str)):
+                del c["metadata"]["nbgrader"]  # a grade_id that is a list or a dict names no cell
         return nb, None
     except Exception as e:
         return None, f"unreadable notebook: {type(e).__name__}: {str(e)[:200]}"
+
+
+def safe_markdown(src: str) -> str:
+    """A student's markdown as the instructor may render it (nbconvert, formgrader): no HTML (no `<`
+    or `&` survives, so no tag or entity), no link or image targets (`javascript:` URLs)."""
+    src = src.replace("&", "&amp;").replace("<", "&lt;").replace("](", "] (")
+    return re.sub(r"^(\s{0,3})\[", r"\1\\[", src, flags=re.M)  # reference definitions: [x]: url
+
+
+def safe_raw(src: str) -> str:
+    """A student's raw cell as text: HTML exporters copy raw cells verbatim."""
+    return src.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def build_plan(source_nb, student_nb) -> Plan:

@@ -4,8 +4,8 @@ The trusted side of the pipe: it sends one cell at a time, enforces the per-cell
 caps output and result sizes, kills the whole attempt (its process group; as root every process of
 its private uid, otherwise its PID namespace) and decodes results as plain data only (wire.py).
 A cell that hangs or kills the process is recorded and the run restarts without it, so the
-remaining tests are still graded. How the child is kept from the instructor's files:
-isolation.py (as root) and userns.py (as an ordinary user).
+remaining tests are still graded. How the child is kept from the instructor's files: rootfs.py
+(what it sees), isolation.py (as root) and userns.py (as an ordinary user).
 """
 from __future__ import annotations
 
@@ -21,9 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import userns
-from .isolation import (IS_ROOT, UIDS, enter_private_uid, kill_uid, mount_plan, uid_isolation_problem,
-                        uid_isolation_works)
+from . import rootfs, userns
+from .isolation import IS_ROOT, UIDS, enter_private_uid, kill_uid, uid_isolation_problem, uid_isolation_works
 from .wire import decode_step, decode_value, encode_command, frame  # noqa: F401  (decode_value: API)
 
 
@@ -35,12 +34,13 @@ class Limits:
     memory_mb: int = 2048             # RLIMIT_AS
     output_bytes: int = 8 << 20       # stdout+stderr before the attempt is killed
     keep_output: int = 32 << 10       # tail kept for the instructor
-    result_bytes: int = 256 << 20     # one result frame
+    result_bytes: int = 64 << 20      # one result frame (its JSON header: wire.HEADER_BYTES at most)
+    scratch_mb: int = 256             # /tmp, /var/tmp, /dev/shm and the working folder together
     nproc: int = 64                   # processes+threads of the private uid
     max_restarts: int = 4
     isolate_uid: bool = True          # when root: run as a private uid (else: a user namespace)
     isolate_net: bool = True          # empty network namespace
-    hide: tuple = ()                  # folders covered by an empty tmpfs (the course directory)
+    hide: tuple = ()                  # folders kept hidden even inside needed ones (the course directory)
 
 
 @dataclass
@@ -87,12 +87,11 @@ def security_warnings(root: Path) -> list[str]:
     return w
 
 
-def _preexec(limits: Limits, mode: str, uid: int | None, workdir: str):
+def _preexec(limits: Limits, mode: str, uid: int | None, files):
     mem = limits.memory_mb << 20
     cpu = int(limits.total_timeout) + 10
-    hide = [str(h) for h in limits.hide]
-    plan = mount_plan() if mode == "uid" else None
-    areas, hidden = userns.plan(workdir, hide) if mode == "userns" else (None, None)
+    plan = rootfs.plan([str(h) for h in limits.hide], limits.scratch_mb) if mode != "none" else None
+    files = [(str(src), rel) for src, rel in files]
     ids = os.geteuid(), os.getegid()
     nproc_user = None
     if mode != "uid":
@@ -106,17 +105,17 @@ def _preexec(limits: Limits, mode: str, uid: int | None, workdir: str):
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
         if mode == "uid":
-            enter_private_uid(plan, hide, limits.isolate_net, limits.nproc, uid)
-            return
-        if nproc_user:
-            soft, hard = resource.getrlimit(resource.RLIMIT_NPROC)
-            n = nproc_user if hard == resource.RLIM_INFINITY else min(nproc_user, hard)
-            resource.setrlimit(resource.RLIMIT_NPROC, (n, n if hard == resource.RLIM_INFINITY else hard))
-        if mode == "userns":
-            userns.enter(areas, hidden, workdir, limits.isolate_net, min(limits.memory_mb, 512), *ids)
+            enter_private_uid(plan, files, limits.isolate_net, limits.nproc, uid)
+        else:
+            if nproc_user:
+                soft, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+                n = nproc_user if hard == resource.RLIM_INFINITY else min(nproc_user, hard)
+                resource.setrlimit(resource.RLIMIT_NPROC, (n, n if hard == resource.RLIM_INFINITY else hard))
+            if mode == "userns":
+                userns.enter(plan, files, limits.isolate_net, *ids)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
     return pre
 
 
@@ -180,27 +179,27 @@ def _attempt(steps, skip, mode, limits, files, res, budget):
     """One process. Returns (index it failed at or None, (status, reason), output bytes)."""
     res.isolation = iso = isolation_mode(limits)
     uid = UIDS.take() if iso == "uid" else None
-    workdir = tempfile.mkdtemp(prefix="ember-grade-")
+    hostdir = None  # without isolation the working folder is a private folder of the host
     proc = pidfd = None
     out = bytearray()
     out_total = 0
     try:
-        for src, rel in files:
-            dst = Path(workdir) / rel
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
-        if uid is not None:
-            for dp, dns, fns in os.walk(workdir):
-                for n in [dp] + [os.path.join(dp, f) for f in fns + dns]:
-                    os.chown(n, uid, uid)
-        os.chmod(workdir, 0o700)
+        if iso == "none":
+            workdir = hostdir = tempfile.mkdtemp(prefix="ember-grade-")
+            for src, rel in files:
+                dst = Path(workdir) / rel
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dst)
+        else:  # the new root's working folder; the child copies the files in (rootfs.build)
+            workdir = rootfs.WORKDIR
         cmd_r, cmd_w = os.pipe()
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
         proc = subprocess.Popen(
             [sys.executable, "-I", "-m", "autograder._driver", mode, str(cmd_r), str(res_w)],
             stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=(cmd_r, res_w),
-            cwd=workdir, env=child_env(workdir), preexec_fn=_preexec(limits, iso, uid, workdir), start_new_session=True)
+            cwd=hostdir or "/", env=child_env(workdir), preexec_fn=_preexec(limits, iso, uid, files),
+            start_new_session=True)
         if iso == "userns":
             pidfd = userns.init_pidfd(proc.pid)
         for fd in (cmd_r, res_w, out_w):
@@ -217,9 +216,10 @@ def _attempt(steps, skip, mode, limits, files, res, budget):
         t_end = time.monotonic() + budget
         current = None
         open_fds = 2
+        hidden_sent = False  # a hidden test's code has been in this process: echo nothing it returns
 
         def send_next():
-            nonlocal pos, pending, deadline, current
+            nonlocal pos, pending, deadline, current, hidden_sent
             pos += 1
             if pos >= len(todo):
                 pending += encode_command({"event": "stop"})
@@ -227,6 +227,7 @@ def _attempt(steps, skip, mode, limits, files, res, budget):
             else:
                 s = todo[pos]
                 current = s["index"]
+                hidden_sent = hidden_sent or bool(s.get("hidden"))
                 pending += encode_command({k: s.get(k) for k in ("index", "kind", "source", "grade_id", "hidden")})
                 deadline = min(time.monotonic() + limits.cell_timeout, t_end)
             flush()
@@ -294,6 +295,7 @@ def _attempt(steps, skip, mode, limits, files, res, budget):
                         send_next()
                     elif ev == "done" and current is not None and header.get("index") == current:
                         res.steps[current] = decode_step(header, blobs, mode)
+                        res.steps[current]["after_hidden"] = hidden_sent
                         send_next()
                         if current is None:
                             done_all = True
@@ -333,7 +335,8 @@ def _attempt(steps, skip, mode, limits, files, res, budget):
                 os.close(locals()[fd])
             except Exception:
                 pass
-        shutil.rmtree(workdir, ignore_errors=True)
+        if hostdir:
+            shutil.rmtree(hostdir, ignore_errors=True)
         if uid is not None:
             UIDS.give(uid)
 

@@ -1,5 +1,13 @@
 """The wire between grader and sandbox: length-prefixed frames of JSON plus raw .npy blobs, decoded
-as plain data only (no pickle, no objects); anything else is refused."""
+as plain data only (no pickle, no objects); anything else is refused.
+
+Everything here parses what student code may have forged, so every size is checked before it is
+used: the frame against the caller's cap, the JSON header against HEADER_BYTES (before json.loads,
+which needs ~20x the text for a header like `[[],[],...]`), blobs against the frame, each .npy
+header against its data length (never an allocation the bytes do not back), strings against
+MAX_STR and the record count against MAX_RECORDS. The grader's memory per attempt is thus bounded
+by about twice the frame cap, whatever a submission sends.
+"""
 from __future__ import annotations
 
 import io
@@ -7,6 +15,28 @@ import json
 import struct
 
 import numpy as np
+
+HEADER_BYTES = 1 << 20   # one frame's JSON header
+MAX_STR = 100_000        # characters of one string value
+MAX_RECORDS = 10_000     # checks recorded by one cell
+
+
+def _load_npy(blob) -> np.ndarray:
+    """A numeric array from .npy bytes, refusing pickles, objects and headers that claim more data
+    than the blob holds (np.load would allocate the claimed size first)."""
+    f = io.BytesIO(bytes(blob[:65536]))
+    major, _ = np.lib.format.read_magic(f)
+    read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read(f)
+    if dtype.hasobject or dtype.kind not in "biufc":
+        raise ValueError("not a numeric array")
+    count = 1
+    for d in shape:
+        count *= d
+    if count * dtype.itemsize != len(blob) - f.tell():
+        raise ValueError("array data does not match its header")
+    arr = np.frombuffer(blob, dtype=dtype, count=count, offset=f.tell())
+    return arr.reshape(shape, order="F" if fortran else "C").copy(order="K")
 
 
 def decode_value(tree, blobs, depth=0):
@@ -16,6 +46,8 @@ def decode_value(tree, blobs, depth=0):
     if tree is None or type(tree) in (bool, int, str):
         if type(tree) is int and abs(tree) > 1 << 4096:
             raise ValueError("integer too large")
+        if type(tree) is str and len(tree) > MAX_STR:
+            raise ValueError(f"string of {len(tree)} characters")
         return tree
     if type(tree) is float:
         return tree
@@ -37,33 +69,36 @@ def decode_value(tree, blobs, depth=0):
                 out[item[0]] = decode_value(item[1], blobs, depth + 1)
             return out
         if k == "__nd__" and type(v) is int and 0 <= v < len(blobs):
-            arr = np.load(io.BytesIO(blobs[v]), allow_pickle=False)
-            if type(arr) is not np.ndarray or arr.dtype.kind not in "biufc" or arr.dtype.hasobject:
-                raise ValueError("not a numeric array")
-            return np.array(arr, copy=True)
+            return _load_npy(blobs[v])
     raise ValueError(f"unexpected value on the wire: {str(tree)[:80]}")
 
 
 def frame(buf: bytearray, cap: int):
-    """Pop one complete frame (header, blobs) from buf, or None. Raises ValueError when malformed."""
+    """Pop one complete frame (header, blobs) from buf, or None. Raises ValueError when malformed,
+    as soon as the sizes at its start say so (before the rest has arrived)."""
     if len(buf) < 8:
         return None
-    (n,) = struct.unpack("<Q", buf[:8])
-    if n > cap:
+    (n,) = struct.unpack_from("<Q", buf, 0)
+    if n > cap or n < 4:
         raise ValueError(f"result frame of {n} bytes")
+    if len(buf) >= 12:
+        (hn,) = struct.unpack_from("<I", buf, 8)
+        if hn > HEADER_BYTES or hn > n - 4:
+            raise ValueError(f"result header of {hn} bytes")
     if len(buf) < 8 + n:
         return None
-    payload = bytes(buf[8:8 + n])
+    with memoryview(buf) as m:
+        payload = m[8:8 + n].tobytes()
     del buf[:8 + n]
-    (hn,) = struct.unpack("<I", payload[:4])
     header = json.loads(payload[4:4 + hn])
     if type(header) is not dict:
         raise ValueError("bad header")
-    blobs, off = [], 4 + hn
-    for ln in header.get("blobs", []):
-        if type(ln) is not int or ln < 0:
-            raise ValueError("bad blob length")
-        blobs.append(payload[off:off + ln])
+    lens = header.get("blobs", [])
+    if type(lens) is not list or any(type(ln) is not int or ln < 0 for ln in lens) or sum(lens) > n - 4 - hn:
+        raise ValueError("bad blob lengths")
+    blobs, off, view = [], 4 + hn, memoryview(payload)
+    for ln in lens:
+        blobs.append(view[off:off + ln])
         off += ln
     return header, blobs
 
@@ -80,7 +115,7 @@ def decode_step(header, blobs, mode: str) -> dict:
     out = {"status": "ok" if st == "ok" else "error", "records": []}
     if st != "ok":
         exc = header.get("exc")
-        out["exc"] = exc if isinstance(exc, str) and exc.isidentifier() else "Exception"
+        out["exc"] = exc if isinstance(exc, str) and exc.isidentifier() and len(exc) <= 60 else "Exception"
         line = header.get("line")
         out["line"] = line if type(line) is int else None
         msg = header.get("msg")
@@ -89,7 +124,7 @@ def decode_step(header, blobs, mode: str) -> dict:
     recs = header.get("records")
     if type(recs) is not list:
         recs = []
-    for r in recs[:10_000]:
+    for r in recs[:MAX_RECORDS]:
         if type(r) is not dict:
             continue
         d = {"kind": r.get("kind") if r.get("kind") in ("close", "equal", "at_least", "at_most") else "?"}

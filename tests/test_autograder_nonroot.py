@@ -137,7 +137,8 @@ def graded():
 
 def test_grader_runs_as_an_ordinary_user_with_namespaces(graded):
     base, root, home, r, results = graded
-    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.returncode == 1, r.stdout + r.stderr  # graded; the fork bomb needs attention
+    assert "needs attention: fork_bomb:" in r.stderr and "needs attention: correct" not in r.stderr, r.stderr
     assert "without isolation" not in r.stderr and "user namespaces are not available" not in r.stderr, r.stderr
     assert set(results) == {"correct", "read_solution", "write_gradebook", "read_home", "plant_code",
                             "kill_everyone", "linger", "fork_bomb"}
