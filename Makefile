@@ -3,17 +3,32 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# Jupyter settings per role (deploy/jupyter/<role>): the student view has no nbgrader instructor tools.
+STUDENT_VIEW := JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/jupyter/student
+STAFF_VIEW   := JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/jupyter/staff EMBER_COURSE=$(CURDIR)/course
 
-.PHONY: lab test release bench clean
+.PHONY: lab instructor nbgrader hub-deps test release bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,onnx]'
+	$(PY) -m pip install -q -e '.[test,onnx,hub]'
 	touch $(STAMP)
 
-lab: $(STAMP)  ## open the course in JupyterLab
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. $(if $(filter 0,$(shell id -u)),--allow-root,)
+lab: $(STAMP)  ## a self-learner's JupyterLab on notebooks/ (student view)
+	$(STUDENT_VIEW) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG)
+
+instructor: $(STAMP)  ## the instructor's JupyterLab on course/, with formgrader
+	mkdir -p course/exchange
+	$(STAFF_VIEW) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG)
+
+nbgrader: $(STAMP)  ## any nbgrader command on the course: make nbgrader ARGS="collect 01_backprop"
+	mkdir -p course/exchange
+	cd course && $(STAFF_VIEW) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(CURDIR)/$(VENV)/bin/nbgrader $(ARGS)
+
+hub-deps:  ## configurable-http-proxy for deploy/hub (pinned in deploy/hub/package-lock.json)
+	npm ci --prefix deploy/hub --no-audit --no-fund
 
 test: $(STAMP)  ## run the whole test suite
 	$(PY) -m pytest -q
@@ -25,4 +40,4 @@ bench: $(STAMP)
 	for b in bench/*.py; do $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) course/release course/autograded course/feedback course/submitted course/gradebook.db
+	rm -rf $(VENV) course/release course/autograded course/feedback course/submitted course/gradebook.db course/exchange

@@ -47,10 +47,21 @@ tr.pass td:first-child{{color:#080}} tr.fail td:first-child{{color:#b00}} pre{{m
 """
 
 
+# nbgrader's release_feedback reads these beside the HTML (the secret names the exchange file that
+# only this submission's student can find with fetch_feedback)
+SUBMISSION_FILES = ("timestamp.txt", "submission_secret.txt")
+
+
 def write_feedback(root, assignment: str, student: str, res: dict) -> Path:
+    """feedback/<student>/<a>/: <a>.html, feedback.json and, from submitted/, the files that let
+    `nbgrader release_feedback` put the HTML in the exchange for this student alone."""
     d = Path(root) / "feedback" / student / assignment
     d.mkdir(parents=True, exist_ok=True)
     view = student_view(res)
     (d / f"{assignment}.html").write_text(render_html(view))
     (d / "feedback.json").write_text(json.dumps(view, indent=1, sort_keys=True))
+    sub = Path(root) / "submitted" / student / assignment
+    for name in SUBMISSION_FILES:
+        if (sub / name).exists():
+            (d / name).write_text((sub / name).read_text())
     return d

@@ -18,6 +18,15 @@ c.CourseDirectory.submitted_directory = "submitted"
 c.CourseDirectory.autograded_directory = "autograded"
 c.CourseDirectory.feedback_directory = "feedback"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_here, "gradebook.db")
+
+# nbgrader's exchange: where release_assignment puts assignments, students fetch and submit,
+# collect picks submissions up and release_feedback leaves feedback. It must exist and be writable
+# by everyone in the class (`mkdir -p DIR && chmod 0777 DIR`). Taken from $EMBER_EXCHANGE (set by
+# the hub, deploy/hub/jupyterhub_config.py), else a shared server's /srv/nbgrader/exchange when that
+# exists, else course/exchange (one machine: `make instructor` creates it).
+_shared = "/srv/nbgrader/exchange"
+c.Exchange.root = os.environ.get("EMBER_EXCHANGE") or (
+    _shared if os.path.isdir(_shared) else os.path.join(_here, "exchange"))
 # Authoring-only files beside a source notebook that must never reach students.
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
