@@ -20,6 +20,11 @@ STYLE = {   # kind -> (fill, stroke, dash)
     "constant": ("#fafafa", "#9e9e9e", "4 2"),
     "group": ("#ede7f6", "#5e35b1", ""),
 }
+MARKS = {   # what a pass did to a node -> (fill, stroke, dash)
+    "removed": ("#ffebee", "#c62828", "5 3"),
+    "added": ("#e8f5e9", "#2e7d32", ""),
+    "changed": ("#fff8e1", "#f9a825", ""),
+}
 CURRENT = "#d81b60"
 FONT_PX = 12          # label size in the drawing's own units
 MIN_FONT_PX = 11      # shrinking to fit a container stops here (legible labels)
@@ -54,11 +59,14 @@ def _path(points, vertical: bool = False) -> str:
 
 def render_svg(desc, lay, *, current=None, done=(), hot_edges=(), selected=None,
                tooltips=None, title: str | None = None, max_width: float | None = None,
-               pick: dict | None = None, onclick: str = "") -> str:
+               pick: dict | None = None, onclick: str = "", marks: dict | None = None) -> str:
     """`tooltips`: optional dict id -> extra text for the node's <title>. `max_width`: with it,
     the drawing may shrink to fit a narrower container, but never below MIN_FONT_PX labels
     (then it scrolls instead). `pick`: optional dict id -> index written as `data-pick` (the
-    graph widget's click-to-select uses it); `onclick`: JavaScript run when the drawing is clicked."""
+    graph widget's click-to-select uses it); `onclick`: JavaScript run when the drawing is clicked.
+    `marks`: optional dict id -> "removed" | "added" | "changed" (what a graph pass did to the
+    node; `compare` uses it): class `ember-removed` etc. and a coloured, thicker outline."""
+    marks = marks or {}
     done = set(done)
     hot = set(hot_edges)
     tooltips = tooltips or {}
@@ -109,6 +117,10 @@ def render_svg(desc, lay, *, current=None, done=(), hot_edges=(), selected=None,
             cls.append("ember-current")
         if nid == selected:
             cls.append("ember-selected")
+        if nid in marks:
+            fill, stroke, dash = MARKS[marks[nid]]
+            sw = 2.6
+            cls.append(f"ember-{marks[nid]}")
         rx = {"input": 12, "output": 12, "parameter": 3, "group": 8}.get(n.kind, 5)
         tip = [f"{n.label}  [{n.kind}]"]
         if n.shape is not None:
@@ -119,6 +131,9 @@ def render_svg(desc, lay, *, current=None, done=(), hot_edges=(), selected=None,
             tip.append(f"rule: {n.info['rule']}")
         if n.kind == "group":
             tip.append(f"{n.info.get('summary', '')} (collapsed: select it and press expand)")
+        if nid in marks:
+            tip.append({"removed": "removed by this step", "added": "new in this step",
+                        "changed": "changed by this step (op or inputs)"}[marks[nid]])
         if nid in tooltips:
             tip.append(tooltips[nid])
         pick_attr = f' data-pick="{pick[nid]}" style="cursor:pointer"' if nid in pick else ""

@@ -93,8 +93,10 @@ def _color(t) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def heatmap_svg(x, cell: int | None = None, cells: int = MAX_CELLS, title: str = "") -> str:
-    """A small SVG heat map (0 is white, positive red, negative blue; scaled by max |x|)."""
+def heatmap_svg(x, cell: int | None = None, cells: int = MAX_CELLS, title: str = "",
+                colorbar: bool = True) -> str:
+    """A small SVG heat map (0 is white, positive red, negative blue; scaled by max |x|), with a
+    colour scale beside it saying which value each colour stands for."""
     a = to_numpy(x)
     if a is None or a.size == 0 or a.dtype.kind not in "fiub":
         return ""
@@ -103,16 +105,34 @@ def heatmap_svg(x, cell: int | None = None, cells: int = MAX_CELLS, title: str =
     h, w = m.shape
     if cell is None:                 # about 160 px across, cells between 6 and 22 px
         cell = int(max(6, min(22, 160 // max(h, w))))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="ember-heatmap" width="{w * cell}" '
-             f'height="{h * cell}" viewBox="0 0 {w * cell} {h * cell}">']
+    W, H = w * cell, h * cell
+    bar_h = max(H, 48)
+    total_w = W + (64 if colorbar else 0)
+    total_h = bar_h if colorbar else H
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="ember-heatmap" width="{total_w}" '
+             f'height="{total_h}" viewBox="0 0 {total_w} {total_h}">']
     if title:
         parts.append(f"<title>{html.escape(title)}</title>")
     for r in range(h):
         for c in range(w):
             parts.append(f'<rect x="{c * cell}" y="{r * cell}" width="{cell}" height="{cell}" '
                          f'fill="{_color(m[r, c] / scale)}"/>')
-    parts.append(f'<rect x="0" y="0" width="{w * cell}" height="{h * cell}" fill="none" '
-                 f'stroke="#999" stroke-width="0.5"/></svg>')
+    parts.append(f'<rect x="0" y="0" width="{W}" height="{H}" fill="none" '
+                 f'stroke="#999" stroke-width="0.5"/>')
+    if colorbar:
+        x0, bw = W + 6, 9
+        steps = 16
+        for k in range(steps):                      # top (+max) to bottom (-max)
+            t = 1 - 2 * (k + 0.5) / steps
+            parts.append(f'<rect x="{x0}" y="{k * bar_h / steps:.2f}" width="{bw}" '
+                         f'height="{bar_h / steps + 0.3:.2f}" fill="{_color(t)}"/>')
+        parts.append(f'<rect class="ember-colorbar" x="{x0}" y="0" width="{bw}" height="{bar_h}" '
+                     f'fill="none" stroke="#999" stroke-width="0.5"/>')
+        for y, text, base in ((0, fmt(scale), "hanging"), (bar_h / 2, "0", "middle"),
+                              (bar_h, fmt(-scale), "text-after-edge")):
+            parts.append(f'<text x="{x0 + bw + 3}" y="{y:.1f}" font-size="10" fill="#444" '
+                         f'dominant-baseline="{base}">{html.escape(text)}</text>')
+    parts.append("</svg>")
     return "".join(parts)
 
 
