@@ -69,14 +69,25 @@ def _cast(ins, a, out):
 
 
 def _conv(ins, a, out):
+    _refuse_extra("Convolution", a, ("stride", "padding", "dilation"))
     attrs = {k: tuple(a.get(k, d)) for k, d in (("stride", (1, 1)), ("padding", (0, 0)),
                                                 ("dilation", (1, 1)))}
     return emit("conv2d", [i for i in ins if i is not None], attrs)
 
 
+def _refuse_extra(opname, a, keys):
+    """Options the static op lacks (ceil_mode, groups, ...) must not be dropped silently."""
+    extra = sorted(k for k in a if k not in keys)
+    if extra:
+        raise NotImplementedError(f"jit.trace: {opname} with {', '.join(extra)} has no "
+                                  f"ember.static equivalent yet, so code using it can't be traced")
+
+
 def _attrs(opname, keys):
-    return lambda ins, a, out: emit(opname, [i for i in ins if i is not None],
-                                    {k: a[k] for k in keys if k in a})
+    def rule(ins, a, out):
+        _refuse_extra(opname, a, keys)
+        return emit(opname, [i for i in ins if i is not None], {k: a[k] for k in keys if k in a})
+    return rule
 
 
 RULES = {

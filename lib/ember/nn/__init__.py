@@ -16,7 +16,7 @@ from .modules.flatten import Flatten
 from .modules.linear import Identity, Linear
 from .modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss,
                            NLLLoss)
-from .modules.pooling import AvgPool2d, MaxPool2d
+from .modules.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .modules.rnn import GRU, LSTM, RNN
 from .modules.rnn_cell import GRUCell, LSTMCell, RNNCell
 from .modules.sparse import Embedding
@@ -24,6 +24,6 @@ from .parameter import Parameter
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "Identity", "Linear",
            "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Dropout",
-           "BatchNorm1d", "BatchNorm2d", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten",
+           "BatchNorm1d", "BatchNorm2d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten",
            "Embedding", "RNNCell", "RNN", "LSTMCell", "LSTM", "GRUCell", "GRU", "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss",
            "BCEWithLogitsLoss", "BCELoss", "functional", "init", "utils"]

@@ -13,14 +13,17 @@ from ..ops.elementwise import relu as _relu, relu_ as _relu_, sigmoid, tanh
 from ..random import get_rng
 from ..tensor import Tensor
 from .ops.activation import LeakyRelu, LogSoftmax, Softmax
-from .ops.conv import AvgPool2d, Convolution, MaxPool2d, out_size
+from .ops.conv import Convolution, out_size
 from .ops.embedding import Embedding
 from .ops.linear import Addmm, Mm
 from .ops.norm import BatchNorm
 from .ops.pad import ConstantPadNd
+from .ops.pool import (AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, max_pool2d_indices,
+                       pool_out_size)
 
 __all__ = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_softmax", "dropout",
-           "batch_norm", "conv2d", "max_pool2d", "avg_pool2d", "embedding", "mse_loss", "l1_loss",
+           "batch_norm", "conv2d", "max_pool2d", "max_pool2d_with_indices", "avg_pool2d",
+           "adaptive_avg_pool2d", "embedding", "mse_loss", "l1_loss",
            "cross_entropy", "nll_loss", "binary_cross_entropy_with_logits",
            "binary_cross_entropy", "one_hot", "pad"]
 
@@ -182,36 +185,87 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     return out.squeeze(0) if unbatched else out
 
 
-def _pool_args(x, kernel_size, stride, padding, fn):
+def _pool_args(x, kernel_size, stride, padding, fn, dilation=(1, 1), ceil_mode=False):
     k = _pair(kernel_size, "kernel_size", fn)
     s = k if stride is None or stride == [] else _pair(stride, "stride", fn)
     p = _pair(padding, "padding", fn)
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise ValueError(f"{fn}: padding {p} should be at most half the kernel size {k}")
+    for pp, kk, d in zip(p, k, dilation):
+        if pp > (d * (kk - 1) + 1) // 2:
+            raise ValueError(f"{fn}: pad should be at most half of effective kernel size, but got "
+                             f"pad={pp}, kernel_size={kk} and dilation={d}")
+    h, w = x._data.shape[2:]
+    out = [pool_out_size(n, kk, ss, pp, d, ceil_mode)
+           for n, kk, ss, pp, d in zip((h, w), k, s, p, dilation)]
+    if min(out) <= 0:
+        raise ShapeError(f"{fn}: Given input size: ({x._data.shape[1]}x{h}x{w}). Calculated "
+                         f"output size: ({x._data.shape[1]}x{out[0]}x{out[1]}). Output size is "
+                         f"too small (kernel {k[0]}x{k[1]}, stride {s}, padding {p})")
     return k, s, p
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    """The maximum of each kernel_size window (stride defaults to kernel_size)."""
-    if ceil_mode or return_indices:
-        raise NotImplementedError("max_pool2d: ceil_mode and return_indices are not supported")
+               ceil_mode: bool = False, return_indices: bool = False):
+    """The maximum of each kernel_size window (stride defaults to kernel_size). With
+    return_indices, also where each maximum is (an index into the flattened H * W plane)."""
     x, unbatched = _image_input(input, "max_pool2d")
-    k, s, p = _pool_args(x, kernel_size, stride, padding, "max_pool2d")
     d = _pair(dilation, "dilation", "max_pool2d")
-    out = MaxPool2d.apply(x, kernel_size=k, stride=s, padding=p, dilation=d)
-    return out.squeeze(0) if unbatched else out
+    k, s, p = _pool_args(x, kernel_size, stride, padding, "max_pool2d", d, ceil_mode)
+    extra = {"ceil_mode": True} if ceil_mode else {}
+    out = MaxPool2d.apply(x, kernel_size=k, stride=s, padding=p, dilation=d, **extra)
+    out = out.squeeze(0) if unbatched else out
+    if not return_indices:
+        return out
+    idx = Tensor._make(max_pool2d_indices(x._data, k, s, p, d, ceil_mode), x._device)
+    return out, idx.squeeze(0) if unbatched else idx
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode: bool = False, return_indices: bool = True):
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                count_include_pad: bool = True, divisor_override=None) -> Tensor:
-    """The mean of each kernel_size window (stride defaults to kernel_size)."""
-    if ceil_mode or not count_include_pad or divisor_override is not None:
-        raise NotImplementedError("avg_pool2d: only ceil_mode=False, count_include_pad=True and "
-                                  "no divisor_override are supported")
+    """The mean of each kernel_size window (stride defaults to kernel_size). Zero padding
+    counts toward the mean unless count_include_pad=False; divisor_override fixes the divisor."""
     x, unbatched = _image_input(input, "avg_pool2d")
-    k, s, p = _pool_args(x, kernel_size, stride, padding, "avg_pool2d")
-    out = AvgPool2d.apply(x, kernel_size=k, stride=s, padding=p)
+    k, s, p = _pool_args(x, kernel_size, stride, padding, "avg_pool2d", (1, 1), ceil_mode)
+    if divisor_override is not None and (isinstance(divisor_override, bool)
+                                         or int(divisor_override) != divisor_override
+                                         or divisor_override == 0):
+        raise RuntimeError(f"avg_pool2d: divisor must be not zero (an int), got "
+                           f"{divisor_override!r}")
+    extra = {}
+    if ceil_mode:
+        extra["ceil_mode"] = True
+    if not count_include_pad:
+        extra["count_include_pad"] = False
+    if divisor_override is not None:
+        extra["divisor_override"] = int(divisor_override)
+    out = AvgPool2d.apply(x, kernel_size=k, stride=s, padding=p, **extra)
+    return out.squeeze(0) if unbatched else out
+
+
+def _adaptive_size(x: Tensor, output_size, fn: str) -> tuple[int, int]:
+    size = (output_size, output_size) if isinstance(output_size, int) or output_size is None \
+        else tuple(output_size)
+    if len(size) != 2:
+        raise ValueError(f"{fn}: output_size must be 2 (an int or a pair), got {output_size}")
+    size = tuple(x._data.shape[-2 + i] if v is None else int(v) for i, v in enumerate(size))
+    if min(size) < 0 or (min(size) == 0 and x._data.size):
+        raise ValueError(f"{fn}: output_size must be positive, got {output_size}")
+    return size
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average pooling to a fixed (H_out, W_out), whatever the input's size: window i covers
+    rows floor(i * H / H_out) to ceil((i + 1) * H / H_out). None keeps that dimension."""
+    if input.ndim not in (3, 4):
+        raise ShapeError(f"adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got "
+                         f"{list(input.shape)}")
+    size = _adaptive_size(input, output_size, "adaptive_avg_pool2d")
+    x, unbatched = _image_input(input, "adaptive_avg_pool2d")
+    out = AdaptiveAvgPool2d.apply(x, output_size=size)
     return out.squeeze(0) if unbatched else out
 
 
