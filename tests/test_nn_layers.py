@@ -276,8 +276,37 @@ def test_conv2d_errors_name_shapes():
         conv(ember.randn(2, 1, 8, 8))
     with pytest.raises(ShapeError, match="kernel 3x3 .* larger than the padded input 2x2"):
         conv(ember.randn(1, 3, 2, 2))
-    with pytest.raises(ShapeError, match="3 channels but the weight"):
+    with pytest.raises(ShapeError, match="to have 2 channels, but got 3 channels instead"):
         F.conv2d(ember.randn(1, 3, 5, 5), ember.randn(4, 2, 3, 3))
+
+
+@pytest.mark.parametrize("c_in, c_out, groups", [(4, 6, 2), (3, 3, 3), (6, 3, 3)])
+def test_conv2d_groups_are_independent_convolutions(c_in, c_out, groups):
+    conv = f64(nn.Conv2d(c_in, c_out, 3, padding=1, stride=(1, 2), groups=groups))
+    assert conv.weight.shape == (c_out, c_in // groups, 3, 3)
+    x = rand64(2, c_in, 5, 6, seed=8)
+    w, b, ci, co = arr(conv.weight), arr(conv.bias), c_in // groups, c_out // groups
+    expected = np.concatenate([
+        _np_conv2d(arr(x)[:, k * ci:(k + 1) * ci], w[k * co:(k + 1) * co], b[k * co:(k + 1) * co],
+                   conv.stride, conv.padding, conv.dilation) for k in range(groups)], axis=1)
+    np.testing.assert_allclose(arr(conv(x)), expected, rtol=1e-10, atol=1e-12)
+    assert_module_grads(conv, x)
+    assert repr(conv).endswith(f"groups={groups})")
+
+
+def test_conv2d_groups_errors_and_init():
+    ember.manual_seed(0)
+    conv = nn.Conv2d(4, 6, 3, groups=2)
+    bound = 1 / math.sqrt(2 * 3 * 3)  # fan_in counts one group's channels
+    assert bound * 0.9 < np.abs(arr(conv.weight)).max() <= bound
+    with pytest.raises(ValueError, match="in_channels must be divisible by groups"):
+        nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError, match="out_channels must be divisible by groups"):
+        nn.Conv2d(4, 3, 3, groups=2)
+    with pytest.raises(ShapeError, match="expected input.* to have 6 channels, but got 3"):
+        F.conv2d(ember.randn(1, 3, 5, 5), ember.randn(4, 3, 3, 3), groups=2)
+    with pytest.raises(NotImplementedError, match="padding_mode='reflect'"):
+        nn.Conv2d(4, 6, 3, padding_mode="reflect")
 
 
 def _np_pool(x, k, s, p, reduce, pad_value):

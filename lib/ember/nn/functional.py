@@ -153,18 +153,25 @@ def _image_input(x: Tensor, fn: str) -> tuple[Tensor, bool]:
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
            dilation=1, groups: int = 1) -> Tensor:
     """2-d cross-correlation (what deep learning calls convolution) via im2col + one matmul."""
-    if groups != 1:
-        raise NotImplementedError("conv2d: ember supports groups=1 only")
     x, unbatched = _image_input(input, "conv2d")
     w = weight
     _same("conv2d", x, w, "input", "weight")
     if w.ndim != 4:
         raise ShapeError(f"conv2d: weight must be 4-d (out_channels, in_channels, kH, kW), got "
                          f"shape {tuple(w.shape)}")
-    if x._data.shape[1] != w._data.shape[1]:
-        raise ShapeError(f"conv2d: input of shape {tuple(x.shape)} has {x._data.shape[1]} "
-                         f"channels but the weight of shape {tuple(w.shape)} expects "
-                         f"{w._data.shape[1]} (dim 1 of both must match)")
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"conv2d: non-positive groups is not supported, got groups={groups}")
+    if x._data.shape[1] != w._data.shape[1] * groups:
+        g = f"groups={groups}, " if groups != 1 else ""
+        raise ShapeError(f"conv2d: Given {g}weight of size {list(w.shape)}, expected input"
+                         f"{list(x.shape)} to have {w._data.shape[1] * groups} channels, but got "
+                         f"{x._data.shape[1]} channels instead" + (
+                             f" (the weight's dim 1 times groups must match the input's dim 1)"
+                             if groups != 1 else " (dim 1 of both must match)"))
+    if w._data.shape[0] % groups:
+        raise ShapeError(f"conv2d: Given groups={groups}, expected weight to be divisible by "
+                         f"{groups} at dimension 0, but got weight of size {list(w.shape)} "
+                         f"instead")
     stride, dilation = _pair(stride, "stride", "conv2d"), _pair(dilation, "dilation", "conv2d")
     k = w._data.shape[2:]
     if padding == "valid":
@@ -181,7 +188,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
         raise ShapeError(f"conv2d: kernel {k[0]}x{k[1]} (dilation {dilation}) is larger than the "
                          f"padded input {h + 2 * padding[0]}x{wd + 2 * padding[1]}")
     args = (x, w) if bias is None else (x, w, bias)
-    out = Convolution.apply(*args, stride=stride, padding=padding, dilation=dilation)
+    extra = {"groups": groups} if groups != 1 else {}
+    out = Convolution.apply(*args, stride=stride, padding=padding, dilation=dilation, **extra)
     return out.squeeze(0) if unbatched else out
 
 

@@ -15,17 +15,25 @@ def _pair(v):
 
 
 class Conv2d(Module):
-    """Slides out_channels learnable (in_channels, kH, kW) filters over the input.
+    """Slides out_channels learnable (in_channels / groups, kH, kW) filters over the input.
 
-    weight: (out_channels, in_channels, kH, kW), initialized like PyTorch:
-    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels * kH * kW, and so is bias."""
+    weight: (out_channels, in_channels / groups, kH, kW), initialized like PyTorch:
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in_channels / groups * kH * kW, and so is
+    bias. groups=in_channels is a depthwise convolution."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  device=None, dtype=None):
         super().__init__()
-        if groups != 1 or padding_mode != "zeros":
-            raise NotImplementedError("Conv2d: ember supports groups=1 and padding_mode='zeros'")
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"Conv2d: padding_mode={padding_mode!r} is not supported "
+                                      f"by ember (only 'zeros')")
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups != 0:
+            raise ValueError("out_channels must be divisible by groups")
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = _pair(kernel_size)
@@ -34,7 +42,7 @@ class Conv2d(Module):
         self.dilation = _pair(dilation)
         self.groups = groups
         self.padding_mode = padding_mode
-        self.weight = Parameter(creation.empty(out_channels, in_channels, *self.kernel_size,
+        self.weight = Parameter(creation.empty(out_channels, in_channels // groups, *self.kernel_size,
                                                dtype=dtype, device=device))
         if bias:
             self.bias = Parameter(creation.empty(out_channels, dtype=dtype, device=device))
@@ -49,7 +57,8 @@ class Conv2d(Module):
         if input.ndim not in (3, 4) or input._data.shape[-3] != self.in_channels:
             raise ShapeError(f"{self!r} got input of shape {tuple(input.shape)}: expected "
                              f"(N, {self.in_channels}, H, W) or ({self.in_channels}, H, W)")
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation)
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
 
     def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -58,6 +67,8 @@ class Conv2d(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1, 1):
             s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
         return s
