@@ -3,11 +3,16 @@
     traced = ember.jit.trace(model, (example_x,))
     print(traced)              # the graph listing: what will run, whatever the Python code did
     y = traced(x)              # runs the graph (optimized), not the Python code
+
+    @ember.jit.script          # compiles `if`/`while` on tensors into cond / while_loop nodes
+    def f(x): ...
 """
 from .function import TracedFunction
+from .script import ScriptError, ScriptFunction, script
 from .trace import TracerWarning, trace
 
-__all__ = ["trace", "load", "TracedFunction", "TracerWarning"]
+__all__ = ["trace", "script", "load", "TracedFunction", "ScriptFunction", "TracerWarning",
+           "ScriptError"]
 
 
 def load(path) -> TracedFunction:

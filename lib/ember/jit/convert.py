@@ -83,6 +83,18 @@ def _refuse_extra(opname, a, keys):
                                   f"ember.static equivalent yet, so code using it can't be traced")
 
 
+def _getitem(ins, a, out):
+    """x[k] for an integer k (other indexing can't be traced yet)."""
+    import numpy as np
+    from ..static.ops import constant
+    k = a.get("index")
+    if isinstance(k, (int, np.integer)) or isinstance(k, np.ndarray) and k.ndim == 0 \
+            and k.dtype.kind in "iu":
+        return emit("row", (ins[0], constant(np.asarray(int(k), dtype=np.int64))), {})
+    raise NotImplementedError(f"jit.trace: indexing with {k!r} can't be traced yet (an integer "
+                              f"index can)")
+
+
 def _attrs(opname, keys):
     def rule(ins, a, out):
         _refuse_extra(opname, a, keys)
@@ -100,7 +112,7 @@ RULES = {
     "Sum": _reduce("reduce_sum"), "Mean": _reduce("reduce_mean"), "Extremum": _extremum,
     "Reshape": lambda ins, a, out: emit("reshape", ins[:1], {"shape": _new_shape(ins[0], out)}),
     "Permute": lambda ins, a, out: emit("transpose", ins[:1], {"perm": tuple(a["dims"])}),
-    "Addmm": _linear, "Mm": _linear, "Where": _where, "ToDtype": _cast, "Convolution": _conv,
+    "GetItem": _getitem, "Addmm": _linear, "Mm": _linear, "Where": _where, "ToDtype": _cast, "Convolution": _conv,
     "MaxPool2d": _attrs("max_pool2d", ("kernel_size", "stride", "padding", "dilation")),
     "AvgPool2d": _attrs("avg_pool2d", ("kernel_size", "stride", "padding")),
     "Softmax": _attrs("softmax", ("dim",)), "LogSoftmax": _attrs("log_softmax", ("dim",)),

@@ -132,11 +132,39 @@ def _recording(tracer: _Tracer):
             tracer.frozen_branch(t, what)
             return f(t, *a)
         setattr(Tensor, name, conv)
+    saved["__getitem__"] = Tensor.__dict__["__getitem__"]
+
+    def getitem(t, index, f=saved["__getitem__"]):
+        """x[i] with a traced integer i (a loop counter): a run-time `row` node."""
+        if not (isinstance(index, Tensor) and not tracer.paused and index.ndim == 0
+                and index._data.dtype.kind in "iu" and tracer.traced(index) is not None):
+            return f(t, index)
+        tracer.paused = True
+        try:
+            out = f(t, index)
+        finally:
+            tracer.paused = False
+        with tracer.graph.as_default():
+            tracer.bind(out, emit("row", (tracer.node_of(t), tracer.node_of(index)), {}))
+        return out
+    Tensor.__getitem__ = getitem
+    from ..ops import conversion
+    to_dtype = conversion.to_dtype
+
+    def traced_to_dtype(x, dtype):
+        out = to_dtype(x, dtype)
+        if out is not x and not tracer.paused and tracer.traced(x) is not None \
+                and tracer.traced(out) is None:   # an int <-> float cast made without an op
+            with tracer.graph.as_default():
+                tracer.bind(out, emit("cast", (tracer.node_of(x),), {"dtype": out._data.dtype}))
+        return out
+    conversion.to_dtype = traced_to_dtype
     _active.append(tracer)
     try:
         yield
     finally:
         _active.pop()
+        conversion.to_dtype = to_dtype
         for name, f in saved.items():
             setattr(Op if name == "apply" else Tensor, name, f)
 
@@ -149,13 +177,14 @@ def trace(fn, example_inputs, check_trace: bool = True) -> "TracedFunction":
     return _trace(fn, example_inputs, check_trace)[0]
 
 
-def _trace(fn, example_inputs, check_trace: bool = True, setup=None):
+def _trace(fn, example_inputs, check_trace: bool = True, setup=None, module=None):
     if isinstance(example_inputs, Tensor):
         example_inputs = (example_inputs,)
     example_inputs = tuple(example_inputs)
     names = {}
-    if hasattr(fn, "named_parameters"):
-        names = {id(p._data): n for n, p in fn.named_parameters()}
+    owner = module if module is not None else fn
+    if hasattr(owner, "named_parameters"):
+        names = {id(p._data): n for n, p in owner.named_parameters()}
     graph = sg.Graph()
     tracer = _Tracer(graph, names)
     if setup is not None:

@@ -95,22 +95,27 @@ def while_loop(cond, body, loop_vars, maximum_iterations: int | None = None, nam
     return [emit("tuple_get", (node,), {"index": i}, f"{node.name[len(outer._scope):]}/out{i}") for i in range(len(init))]
 
 
-def cond_gradient(node: Node, g: Node, needs) -> list:
+def cond_gradient(node: Node, g, needs) -> list:
     """d cond / d inputs = cond(pred, gradients of the true branch, gradients of the false one):
-    each gradient branch replays its forward branch and differentiates it symbolically."""
+    each gradient branch replays its forward branch and differentiates it symbolically. `g` is
+    one node, or (several outputs) a list with a node or None per output."""
     pred, captured = node.inputs[0], node.inputs[1:]
-    if len(node.attrs["out_specs"]) != 1:
-        raise GraphError(f"gradients through cond '{node.name}' with several outputs are not "
-                         f"supported; return one value from each branch")
+    specs = node.attrs["out_specs"]
+    gs = list(g) if isinstance(g, list) else [g]
+    gs += [None] * (len(specs) - len(gs))
+    outs = [k for k, gk in enumerate(gs) if gk is not None and specs[k][1].kind == "f"]
     which = [i for i, n in enumerate(needs[1:]) if n]
+    if not outs or not which:
+        return [None] * len(node.inputs)
+    seeds = [gs[k] for k in outs]
     tg, fg = node.attrs["branches"]
-    grads = cond(pred, lambda: _replay_grad(tg, captured, g, which),
-                 lambda: _replay_grad(fg, captured, g, which), name=f"{node.name}_grad")
+    grads = cond(pred, lambda: _replay_grad(tg, captured, seeds, outs, which),
+                 lambda: _replay_grad(fg, captured, seeds, outs, which), name=f"{node.name}_grad")
     it = iter(grads if isinstance(grads, list) else [grads])
     return [None] + [next(it) if n else None for n in needs[1:]]
 
 
-def _replay_grad(sub: Graph, captured, g: Node, which: list) -> list:
+def _replay_grad(sub: Graph, captured, seeds: list, outs: list, which: list) -> list:
     """Inside a new branch: copy the forward branch `sub` here, then differentiate it."""
     from .autodiff import gradients
     from .rewrite import Rewriter
@@ -123,6 +128,7 @@ def _replay_grad(sub: Graph, captured, g: Node, which: list) -> list:
         if n not in rw.map:
             rw.copy(n)
     xs = [rw.map[sub.inputs[i]] for i in which]
-    grads = gradients([rw.map[sub.outputs[0]]], xs, grad_ys=[here.capture(g)])
+    grads = gradients([rw.map[sub.outputs[k]] for k in outs], xs,
+                      grad_ys=[here.capture(s) for s in seeds])
     return [gr if gr is not None else emit("fill_like", (x,), {"value": 0.0}, None, here)
             for gr, x in zip(grads, xs)]

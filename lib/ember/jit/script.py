@@ -1,0 +1,297 @@
+"""`jit.script`: compile a Python function's control flow on tensor values into the graph.
+
+`jit.trace` runs the code once, so an `if` on a tensor is decided once and frozen. `jit.script`
+(like `torch.jit.script`, or TF's AutoGraph behind `tf.function`) first rewrites the function's
+source: every `if`/`while`, `for i in range(...)` and `a if c else b` becomes a call that, while the
+function is traced, looks at its condition. A Python value decides at once, as in plain Python; a
+tensor computed from the inputs becomes a `cond` or `while_loop` node whose branches and body are
+traced into subgraphs. What it cannot compile (a `return` or `break` inside a tensor `if`,
+`.item()` on a computed tensor) is an error naming the line.
+
+    @ember.jit.script
+    def model(x, w1, w2a, w2b, prev_loss):
+        w2 = w2a if prev_loss < 5.0 else w2b      # a cond node, decided at every call
+        return x.mm(w1).clamp(min=0).mm(w2)
+    print(model.code)        # the rewritten Python
+    print(model.graph)       # the graph of the last call (compiled once per input signature)
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import textwrap
+import types
+
+import numpy as np
+
+from ..errors import EmberError
+from ..tensor import Tensor
+from . import control
+from .function import TracedFunction
+
+
+class ScriptError(EmberError, RuntimeError):
+    """Code ember.jit.script can't compile; the message names the file and line."""
+
+
+_UNSUPPORTED = {ast.Try: "try/except", ast.Global: "global", ast.Nonlocal: "nonlocal",
+                ast.Yield: "yield", ast.YieldFrom: "yield from", ast.Await: "await",
+                ast.AsyncFor: "async for", ast.AsyncWith: "async with"}
+if hasattr(ast, "TryStar"):
+    _UNSUPPORTED[ast.TryStar] = "try/except*"
+
+
+def _escapes(stmts) -> bool:
+    """A return/break/continue/yield in these statements (not inside a nested def or loop for
+    break/continue) leaves the block early: such an if/while stays Python."""
+    for s in stmts:
+        for n in _walk_local(s):
+            if isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom, ast.Break, ast.Continue)):
+                return True
+    return False
+
+
+def _walk_local(node):
+    yield node
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        yield from _walk_local(child)
+
+
+def _assigned(stmts) -> list:
+    names = []
+    for s in stmts:
+        for n in _walk_local(s):
+            name = None
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                name = n.id
+            elif isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n is not s or \
+                    isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n is s:
+                name = n.name
+            if name and not name.startswith("__ember") and name not in names:
+                names.append(name)
+    return names
+
+
+def _expr(src: str, like: ast.AST) -> ast.expr:
+    e = ast.parse(src, mode="eval").body
+    return ast.copy_location(e, like)
+
+
+class _Converter(ast.NodeTransformer):
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.count = 0
+
+    def _fail(self, node, what):
+        raise ScriptError(f"jit.script: {self.filename}, line {node.lineno}: {what} can't be "
+                          f"compiled into a graph")
+
+    def generic_visit(self, node):
+        for kind, what in _UNSUPPORTED.items():
+            if isinstance(node, kind):
+                self._fail(node, what)
+        return super().generic_visit(node)
+
+    def _helpers(self, kind, names, body, node, extra_args=()):
+        self.count += 1
+        fname = f"__ember_{kind}{self.count}"
+        args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=a) for a in (*extra_args, *names)],
+                             kwonlyargs=[], kw_defaults=[], defaults=[])
+        ret = ast.Return(value=ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Load()) for n in names],
+                                         ctx=ast.Load()))
+        fn = ast.FunctionDef(name=fname, args=args, body=list(body or [ast.Pass()]) + [ret],
+                             decorator_list=[], returns=None, type_params=[])
+        return ast.copy_location(fn, node), fname
+
+    def _call(self, node, func: str, args: list, names: list):
+        values = ast.Tuple(elts=[_expr(f"_ember_jit.ld(lambda: {n})", node) for n in names],
+                           ctx=ast.Load())
+        call = ast.Call(func=_expr(f"_ember_jit.{func}", node), keywords=[], args=[
+            *args, values, ast.Tuple(elts=[ast.Constant(n) for n in names], ctx=ast.Load()),
+            ast.Constant(node.lineno)])
+        if not names:
+            return ast.copy_location(ast.Expr(value=call), node)
+        target = ast.Tuple(elts=[ast.Name(id=n, ctx=ast.Store()) for n in names], ctx=ast.Store())
+        return ast.copy_location(ast.Assign(targets=[target], value=call), node)
+
+    def visit_If(self, node):
+        self.generic_visit(node)
+        if _escapes(node.body) or _escapes(node.orelse):
+            return node
+        names = _assigned(node.body + node.orelse)
+        t, tname = self._helpers("if_true", names, node.body, node)
+        f, fname = self._helpers("if_false", names, node.orelse, node)
+        call = self._call(node, "if_stmt", [node.test, ast.Name(id=tname, ctx=ast.Load()),
+                                            ast.Name(id=fname, ctx=ast.Load())], names)
+        return [t, f, call]
+
+    def visit_While(self, node):
+        self.generic_visit(node)
+        if node.orelse or _escapes(node.body):
+            return node
+        names = _assigned(node.body)
+        c, cname = self._helpers("while_cond", names, [], node)
+        c.body = [ast.copy_location(ast.Return(value=node.test), node)]
+        b, bname = self._helpers("while_body", names, node.body, node)
+        call = self._call(node, "while_stmt", [ast.Name(id=cname, ctx=ast.Load()),
+                                               ast.Name(id=bname, ctx=ast.Load())], names)
+        return [c, b, call]
+
+    def visit_For(self, node):
+        self.generic_visit(node)
+        it = node.iter
+        if node.orelse or _escapes(node.body) or not isinstance(node.target, ast.Name) or not (
+                isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
+                and not it.keywords and 1 <= len(it.args) <= 3):
+            return node
+        names = [n for n in _assigned(node.body) if n != node.target.id]
+        b, bname = self._helpers("for_body", names, node.body, node, extra_args=(node.target.id,))
+        rng = ast.Tuple(elts=list(it.args), ctx=ast.Load())
+        call = self._call(node, "for_range", [rng, ast.Name(id=bname, ctx=ast.Load())], names)
+        return [b, call]
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        lam = lambda body: ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[],  # noqa: E731
+                                                         kw_defaults=[], defaults=[]), body=body)
+        return ast.copy_location(ast.Call(func=_expr("_ember_jit.if_exp", node), keywords=[], args=[
+            node.test, lam(node.body), lam(node.orelse), ast.Constant(node.lineno)]), node)
+
+    def visit_BoolOp(self, node):
+        self.generic_visit(node)
+        kind = "and_" if isinstance(node.op, ast.And) else "or_"
+        thunks = [ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[],
+                                                kw_defaults=[], defaults=[]), body=v)
+                  for v in node.values]
+        return ast.copy_location(ast.Call(func=_expr(f"_ember_jit.{kind}", node), args=thunks,
+                                          keywords=[]), node)
+
+    def visit_AugAssign(self, node):
+        """`x += 1` -> `x = x + 1`: a compiled function's values are not updated in place."""
+        self.generic_visit(node)
+        if not isinstance(node.target, ast.Name):
+            return node
+        value = ast.BinOp(left=ast.Name(id=node.target.id, ctx=ast.Load()), op=node.op,
+                          right=node.value)
+        return ast.copy_location(ast.Assign(targets=[node.target], value=value), node)
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Not):
+            return ast.copy_location(ast.Call(func=_expr("_ember_jit.not_", node),
+                                              args=[node.operand], keywords=[]), node)
+        return node
+
+
+def convert(fn):
+    """(the rewritten function, its source text, the code objects it is made of)."""
+    try:
+        lines, first = inspect.getsourcelines(fn)
+        filename = inspect.getsourcefile(fn) or "<unknown>"
+    except (OSError, TypeError) as e:
+        raise ScriptError(f"jit.script: can't read the source of {fn!r} ({e}); script needs a "
+                          f"function defined in a file or notebook cell") from None
+    tree = ast.parse(textwrap.dedent("".join(lines)))
+    ast.increment_lineno(tree, first - 1)
+    fdef = tree.body[0]
+    if not isinstance(fdef, ast.FunctionDef):
+        raise ScriptError(f"jit.script: {filename}, line {first}: expected a `def` (a lambda "
+                          f"can't be scripted; use jit.trace)")
+    fdef.decorator_list = []
+    fdef = _Converter(filename).visit(fdef)
+    module = ast.fix_missing_locations(ast.Module(body=[fdef], type_ignores=[]))
+    namespace = dict(fn.__globals__)
+    if fn.__closure__:
+        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__):
+            try:
+                namespace[name] = cell.cell_contents
+            except ValueError:
+                pass
+    namespace["_ember_jit"] = control
+    code = compile(module, filename, "exec")
+    exec(code, namespace)
+    return namespace[fdef.name], ast.unparse(fdef), _code_objects(code)
+
+
+def _code_objects(code) -> set:
+    out = {code}
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            out |= _code_objects(c)
+    return out
+
+
+def _as_input(k: int, a):
+    if isinstance(a, Tensor):
+        return a
+    if isinstance(a, (bool, np.bool_)):
+        return Tensor._make(np.asarray(bool(a)))
+    if isinstance(a, (int, np.integer)):
+        return Tensor._make(np.asarray(a, dtype=np.int64))
+    if isinstance(a, (float, np.floating)):
+        return Tensor._make(np.asarray(a, dtype=np.float32))
+    raise TypeError(f"jit.script: argument {k} is a {type(a).__name__}; a scripted function takes "
+                    f"tensors and Python numbers")
+
+
+class ScriptFunction:
+    """A scripted function (or module): compiled on the first call for each input signature
+    (dtypes, ranks, sizes but the first); each call runs the graph, differentiably."""
+
+    def __init__(self, fn, module=None):
+        self.fn, self.module = fn, module
+        self._python, self.code, self._codes = convert(fn)
+        self._compiled: dict = {}
+        self._last: TracedFunction | None = None
+        self.__name__ = getattr(fn, "__name__", "script")
+        self.__doc__ = fn.__doc__
+
+    def python(self, *args):
+        """Run the rewritten Python directly (what tracing runs; also used when a scripted
+        function calls another)."""
+        return self._python(self.module, *args) if self.module is not None else self._python(*args)
+
+    def compiled(self, *args) -> TracedFunction:
+        """The traced graph for these inputs' signature (compiling it on first use)."""
+        from .trace import _trace
+        tensors = [_as_input(k, a) for k, a in enumerate(args)]
+        key = tuple((t._data.dtype.str, tuple(t.shape[1:]), t.ndim) for t in tensors)
+        traced = self._compiled.get(key)
+        if traced is None:
+            traced, tracer = _trace(self.python, tensors, setup=self._setup, module=self.module)
+            control.prune(traced.graph)
+            self._compiled[key] = traced
+        self._last = traced
+        return traced
+
+    def _setup(self, tracer):
+        tracer.on_decision = lambda node, what: control.refuse(node, what, self._codes)
+
+    def __call__(self, *args):
+        from .trace import _active
+        if _active:          # inside another script or trace: inline the rewritten Python
+            return self.python(*args)
+        return self.compiled(*args)(*[_as_input(k, a) for k, a in enumerate(args)])
+
+    @property
+    def graph(self):
+        if self._last is None:
+            raise RuntimeError("jit.script compiles on the first call: call the function once "
+                               "(or use .compiled(*example_args).graph)")
+        return self._last.graph
+
+    def __repr__(self):
+        return f"<ember.jit.ScriptFunction {self.__name__}>"
+
+
+def script(obj):
+    """Compile a function (or an nn.Module's forward) with its control flow; see the module doc."""
+    if isinstance(obj, ScriptFunction):
+        return obj
+    if hasattr(obj, "forward") and hasattr(obj, "named_parameters"):
+        return ScriptFunction(type(obj).forward, module=obj)
+    if not callable(obj):
+        raise TypeError(f"jit.script takes a function or a Module, got {type(obj).__name__}")
+    return ScriptFunction(obj)
