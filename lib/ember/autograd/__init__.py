@@ -1,7 +1,7 @@
 """Reverse-mode automatic differentiation: the graph, the engine and custom Functions."""
 from .engine import backward_order, grad
 from .function import Function, FunctionCtx, Op
-from .gradcheck import gradcheck, numerical_grad
+from .gradcheck import gradcheck, gradgradcheck, numerical_grad
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .node import AccumulateGrad, Node
 from . import graph
@@ -26,5 +26,5 @@ def Variable(data, requires_grad: bool = False):
 
 
 __all__ = ["Function", "FunctionCtx", "Op", "Node", "AccumulateGrad", "grad", "backward",
-           "backward_order", "gradcheck", "numerical_grad", "no_grad", "enable_grad",
+           "backward_order", "gradcheck", "gradgradcheck", "numerical_grad", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "Variable", "graph"]

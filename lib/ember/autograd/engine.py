@@ -217,15 +217,16 @@ def _seed(t: Tensor, gradient, who: str):
 
 def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None,
              create_graph: bool = False, inputs=None) -> None:
-    """`tensor.backward()`: accumulate d(tensor)/d(leaf) into every leaf's `.grad`."""
-    if create_graph:
-        raise NotImplementedError("ember does not build graphs of the backward pass "
-                                  "(create_graph=True); higher-order gradients are not supported")
+    """`tensor.backward()`: accumulate d(tensor)/d(leaf) into every leaf's `.grad`. With
+    create_graph=True the backward pass is recorded too (`.grad` can be differentiated)."""
     if not tensor._requires_grad:
         raise AutogradError("element 0 of tensors does not require grad and does not have a "
                             "grad_fn: nothing in its computation requires grad. Did you create "
                             "the parameters with requires_grad=True, or compute it under no_grad()?")
     g = _seed(tensor, gradient, "backward")
+    if create_graph:
+        _backward_graph(tensor, gradient, g, retain_graph, inputs)
+        return
     enabled, _state.enabled = _state.enabled, False  # as no_grad(), without its cost per call
     try:
         if inputs is None:
@@ -242,11 +243,33 @@ def backward(tensor: Tensor, gradient=None, retain_graph: bool | None = None,
         _state.enabled = enabled
 
 
+def _seed_tensor(t: Tensor, gradient, g) -> Tensor:
+    """The seed of a recorded backward: the given gradient tensor itself (it may be in a graph,
+    as the v of a Hessian-vector product), else the seed array as a constant."""
+    if isinstance(gradient, Tensor) and gradient._data.dtype == g.dtype:
+        return gradient
+    return Tensor._make(g, t._device)
+
+
+def _backward_graph(tensor: Tensor, gradient, g, retain_graph, inputs) -> None:
+    from .higher import run_graph
+    retain = True if retain_graph is None else bool(retain_graph)
+    seed = _seed_tensor(tensor, gradient, g)
+    if inputs is None:
+        run_graph([tensor._grad_node()], [seed], retain)
+        return
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    got = run_graph([tensor._grad_node()], [seed], retain, capture={t._grad_node() for t in inputs})
+    for t in inputs:
+        ga = got.get(t._grad_node())
+        if ga is not None:
+            t._grad = ga if t._grad is None else t._grad + ga
+
+
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
          create_graph: bool = False, allow_unused: bool = False) -> tuple:
-    """d(outputs)/d(inputs), returned as a tuple of tensors; `.grad` fields are left untouched."""
-    if create_graph:
-        raise NotImplementedError("ember does not support create_graph=True")
+    """d(outputs)/d(inputs), returned as a tuple of tensors; `.grad` fields are left untouched.
+    With create_graph=True the result is in the graph: it can be differentiated again."""
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs_ = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
@@ -263,10 +286,21 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         roots.append(o._grad_node())
         seeds.append(_seed(o, go, "autograd.grad"))
     nodes = [t._grad_node() for t in inputs_]
+    if create_graph:
+        from .higher import run_graph
+        seeds = [_seed_tensor(o, go, g) for o, go, g in zip(outputs, grad_outputs, seeds)]
+        retain = True if retain_graph is None else bool(retain_graph)
+        got = run_graph(roots, seeds, retain, capture=set(nodes))
+        return _collect(inputs_, nodes, got, allow_unused, lambda g, t: g)
     with no_grad():
         got = _run(roots, seeds, bool(retain_graph), capture=set(nodes))
+    return _collect(inputs_, nodes, got, allow_unused,
+                    lambda g, t: Tensor._make(g.copy() if g.base is not None else g, t._device))
+
+
+def _collect(inputs, nodes, got: dict, allow_unused: bool, wrap) -> tuple:
     result = []
-    for i, (t, n) in enumerate(zip(inputs_, nodes)):
+    for i, (t, n) in enumerate(zip(inputs, nodes)):
         g = got.get(n)
         if g is None:
             if not allow_unused:
@@ -274,5 +308,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
                                     f"pass allow_unused=True to get None for it")
             result.append(None)
         else:
-            result.append(Tensor._make(g.copy() if g.base is not None else g, t._device))
+            result.append(wrap(g, t))
     return tuple(result)

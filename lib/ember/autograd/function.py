@@ -11,7 +11,8 @@ from numpy import asarray as _np_asarray, generic as _np_generic, ndarray as _nd
 from ..errors import AutogradError, DeviceError, DTypeError
 from ..tensor import Tensor
 from .grad_mode import _state, no_grad
-from .node import Node, _sequence
+from ..backend import is_array
+from .node import AccumulateGrad, Node, _sequence
 
 
 class Op(Node):
@@ -29,6 +30,26 @@ class Op(Node):
 
     def forward(self, *arrays, **attrs):
         raise NotImplementedError
+
+    # ---- for vjp (create_graph=True): what forward kept, as tensors in the graph ----
+    def saved_input(self, i: int, value):
+        """Input i (whose value forward kept) as a tensor whose gradient flows where input i's
+        did; a Python number stays a number."""
+        if value.__class__ is not _ndarray and not is_array(value):
+            return value
+        nxt = self.next_functions[i][0]
+        if nxt.__class__ is AccumulateGrad and nxt.variable._data is value:
+            return nxt.variable
+        return Tensor._make(value, _device_of(value), nxt)
+
+    def saved_output(self, value) -> Tensor:
+        """The output (kept by forward) as a tensor made by this node, as PyTorch re-creates
+        saved outputs: differentiating through it runs this node's backward."""
+        return Tensor._make(value, _device_of(value), self)
+
+    def const(self, array) -> Tensor:
+        """An array backward computed from saved values, as a constant of the recorded graph."""
+        return Tensor._make(array, _device_of(array))
 
     @classmethod
     def apply(cls, *inputs, **attrs) -> Tensor:
@@ -147,6 +168,13 @@ class BackwardCFunction(Node, FunctionCtx):
             grads = self.fn_class.backward(self, *grads_out)
         return self._check_grads(grads, lambda g: g._data)
 
+    def vjp(self, grad):
+        """Recorded backward: the user's backward runs on tensors with grad enabled."""
+        grads_out = self._grad_outputs(grad, lambda g: g if isinstance(g, Tensor)
+                                       else Tensor._make(g, self._device))
+        grads = self.fn_class.backward(self, *grads_out)
+        return self._check_grads(grads, lambda g: g)
+
     def _check_grads(self, grads, unwrap):
         if not isinstance(grads, tuple):
             grads = (grads,)
@@ -165,6 +193,11 @@ class BackwardCFunction(Node, FunctionCtx):
                                 f"got {type(g).__name__} for input {i}")
             out.append(unwrap(g))
         return tuple(out)
+
+
+def _device_of(a):
+    from ..backend import device_of
+    return device_of(a)
 
 
 def _zeros(shape, dtype, device):
@@ -186,6 +219,10 @@ class _OutputSlot(Node):
     def backward(self, grad):
         self.owner._slots[self.k] = grad
         return (_token(grad),)
+
+    def vjp(self, grad):
+        self.owner._slots[self.k] = grad
+        return (Tensor._make(_token(grad._data), grad._device),)
 
 
 def _token(like):

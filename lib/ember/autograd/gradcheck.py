@@ -72,3 +72,57 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
                 raise AutogradError(msg)
             return False
     return True
+
+
+def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  raise_exception: bool = True) -> bool:
+    """Check second derivatives, like torch.autograd.gradgradcheck: the gradient of
+    s(x) = sum_i <d sum(fn(x) * w)/dx_i, u_i> (first-order grads taken with create_graph=True)
+    against central differences of s, for random w and u. Inputs must be float64."""
+    from .engine import grad as autograd_grad
+    inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    wanted = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if not wanted or any(t._data.dtype != np.float64 for t in wanted):
+        raise DTypeError("gradgradcheck: give float64 inputs, at least one requiring grad")
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal(fn(*inputs).shape)
+    us = [Tensor._make(rng.standard_normal(t._data.shape)) for t in wanted]
+
+    def s(create_graph: bool):
+        out = fn(*inputs)
+        gs = autograd_grad(out, wanted, grad_outputs=Tensor._make(w.astype(out._data.dtype)),
+                           create_graph=create_graph, allow_unused=True)
+        total = None
+        for g, u in zip(gs, us):
+            if g is not None:
+                term = (g * u).sum()
+                total = term if total is None else total + term
+        return total
+
+    total = s(True)
+    if total is None or not total.requires_grad:
+        raise AutogradError("gradgradcheck: the first-order gradients do not depend on the inputs "
+                            "(nothing to check)")
+    analytic = autograd_grad(total, wanted, allow_unused=True)
+    for i, (t, g) in enumerate(zip(wanted, analytic)):
+        num = np.zeros(t._data.shape)
+        flat = t._data.reshape(-1)
+        for k in range(flat.size):
+            orig = flat[k].item()
+            flat[k] = orig + eps
+            plus = float(s(False)._data)
+            flat[k] = orig - eps
+            minus = float(s(False)._data)
+            flat[k] = orig
+            num.reshape(-1)[k] = (plus - minus) / (2 * eps)
+        ana = np.zeros(t._data.shape) if g is None else np.asarray(g._data, dtype=np.float64)
+        if not np.allclose(ana, num, atol=atol, rtol=rtol):
+            err = np.abs(ana - num)
+            k = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
+            msg = (f"gradgradcheck: second derivative for input {i} (shape {tuple(t.shape)}) "
+                   f"does not match; worst at index {tuple(int(j) for j in k)}: analytic "
+                   f"{ana[k]:.6g} vs numerical {num[k]:.6g}")
+            if raise_exception:
+                raise AutogradError(msg)
+            return False
+    return True

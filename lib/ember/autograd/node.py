@@ -64,6 +64,12 @@ class Node:
     def backward(self, grad):
         raise NotImplementedError
 
+    def vjp(self, grad):
+        """backward recorded in the graph (create_graph=True): a Tensor in, one Tensor (or None)
+        per input out, computed with ember's differentiable ops."""
+        from .higher import no_vjp
+        raise no_vjp(self)
+
     def needs(self, i: int) -> bool:
         """Whether input `i` wants a gradient (backward may skip computing the others)."""
         return self.next_functions[i][0] is not None

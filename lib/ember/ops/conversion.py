@@ -16,6 +16,9 @@ class ToDtype(Op):
     def backward(self, grad):
         return (grad,)  # the engine casts it to the input's dtype
 
+    def vjp(self, grad):
+        return (grad,)
+
 
 class ToDevice(Op):
     rule = "grad_x = grad copied back to x's device"
@@ -27,6 +30,9 @@ class ToDevice(Op):
     def backward(self, grad):
         return (backend.to_device(grad, self.src),)
 
+    def vjp(self, grad):
+        return (grad.to(self.src),)
+
 
 class Clone(Op):
     rule = "grad_x = grad"
@@ -35,6 +41,9 @@ class Clone(Op):
         return x.copy()
 
     def backward(self, grad):
+        return (grad,)
+
+    def vjp(self, grad):
         return (grad,)
 
 

@@ -1,6 +1,7 @@
 """Elementwise math: arithmetic with broadcasting, and the unary functions of neural nets."""
 from __future__ import annotations
 
+import math
 import operator
 
 from ..autograd.function import Op
@@ -21,6 +22,9 @@ class Add(Op):
     def backward(self, grad):
         return grad, grad
 
+    def vjp(self, grad):
+        return grad, grad
+
 
 class Sub(Op):
     rule = "grad_a = grad ; grad_b = -grad"
@@ -30,6 +34,9 @@ class Sub(Op):
         return a - b
 
     def backward(self, grad):
+        return grad, (-grad if self.needs(1) else None)
+
+    def vjp(self, grad):
         return grad, (-grad if self.needs(1) else None)
 
 
@@ -47,6 +54,10 @@ class Mul(Op):
         return (grad * self.b if self.needs(0) else None,
                 grad * self.a if self.needs(1) else None)
 
+    def vjp(self, grad):
+        a, b = self.saved_input(0, self.a), self.saved_input(1, self.b)
+        return (grad * b if self.needs(0) else None, grad * a if self.needs(1) else None)
+
 
 class Div(Op):
     rule = "grad_a = grad / b ; grad_b = -grad * a / b**2"
@@ -62,6 +73,11 @@ class Div(Op):
         ga = grad / self.b if self.needs(0) else None
         gb = -grad * self.a / (self.b * self.b) if self.needs(1) else None
         return ga, gb
+
+    def vjp(self, grad):
+        a, b = self.saved_input(0, self.a), self.saved_input(1, self.b)
+        return (grad / b if self.needs(0) else None,
+                -grad * a / (b * b) if self.needs(1) else None)
 
 
 class Pow(Op):
@@ -91,6 +107,22 @@ class Pow(Op):
                 gb = grad * a ** b * xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), 0)
         return ga, gb
 
+    def vjp(self, grad):
+        a, b = self.saved_input(0, self.a), self.saved_input(1, self.b)
+        ga = gb = None
+        if self.needs(0):
+            if type(self.b) in (int, float):
+                ga = grad * b * a ** (b - 1) if b else grad * 0
+            else:
+                ga = grad * b * a ** (b - 1) * self.const((self.b != 0).astype(self.a.dtype))
+        if self.needs(1):
+            if not isinstance(a, Tensor):  # a number to a tensor power: 2.0 ** x
+                gb = grad * a ** b * (math.log(a) if a > 0 else 0.0)
+            else:
+                from .index import where
+                gb = grad * a ** b * where(self.const(self.a > 0), a, 1.0).log()
+        return ga, gb
+
 
 class Maximum(Op):
     rule = "grad goes to the larger input (split evenly on ties)"
@@ -103,6 +135,10 @@ class Maximum(Op):
     def backward(self, grad):
         return _split(grad, self.a > self.b, self.a == self.b, self)
 
+    def vjp(self, grad):
+        share = self.const((self.a > self.b) + 0.5 * (self.a == self.b))
+        return (grad * share if self.needs(0) else None, grad * (1 - share) if self.needs(1) else None)
+
 
 class Minimum(Op):
     rule = "grad goes to the smaller input (split evenly on ties)"
@@ -114,6 +150,10 @@ class Minimum(Op):
 
     def backward(self, grad):
         return _split(grad, self.a < self.b, self.a == self.b, self)
+
+    def vjp(self, grad):
+        share = self.const((self.a < self.b) + 0.5 * (self.a == self.b))
+        return (grad * share if self.needs(0) else None, grad * (1 - share) if self.needs(1) else None)
 
 
 class Remainder(Op):
@@ -150,6 +190,9 @@ class Neg(Op):
     def backward(self, grad):
         return (-grad,)
 
+    def vjp(self, grad):
+        return (-grad,)
+
 
 class Exp(Op):
     rule = "grad_x = grad * exp(x)"
@@ -161,6 +204,9 @@ class Exp(Op):
 
     def backward(self, grad):
         return (grad * self.out,)
+
+    def vjp(self, grad):
+        return (grad * self.saved_output(self.out),)
 
 
 class Log(Op):
@@ -174,6 +220,9 @@ class Log(Op):
     def backward(self, grad):
         return (grad / self.x,)
 
+    def vjp(self, grad):
+        return (grad / self.saved_input(0, self.x),)
+
 
 class Sqrt(Op):
     rule = "grad_x = grad / (2 * sqrt(x))"
@@ -185,6 +234,9 @@ class Sqrt(Op):
 
     def backward(self, grad):
         return (grad / (2 * self.out),)
+
+    def vjp(self, grad):
+        return (grad / (2 * self.saved_output(self.out)),)
 
 
 class Abs(Op):
@@ -198,6 +250,9 @@ class Abs(Op):
     def backward(self, grad):
         return (grad * _xp(self.x).sign(self.x),)
 
+    def vjp(self, grad):
+        return (grad * self.const(_xp(self.x).sign(self.x)),)
+
 
 class Tanh(Op):
     rule = "grad_x = grad * (1 - tanh(x)**2)"
@@ -209,6 +264,10 @@ class Tanh(Op):
 
     def backward(self, grad):
         return (grad * (1 - self.out * self.out),)
+
+    def vjp(self, grad):
+        out = self.saved_output(self.out)
+        return (grad * (1 - out * out),)
 
 
 class Sigmoid(Op):
@@ -225,6 +284,10 @@ class Sigmoid(Op):
     def backward(self, grad):
         return (grad * self.out * (1 - self.out),)
 
+    def vjp(self, grad):
+        out = self.saved_output(self.out)
+        return (grad * out * (1 - out),)
+
 
 class Relu(Op):
     rule = "grad_x = grad * (x > 0)"
@@ -237,6 +300,9 @@ class Relu(Op):
     def backward(self, grad):
         # a mask of 0s and 1s in grad's dtype: numpy multiplies float by bool much more slowly
         return (grad * (self.out > 0).astype(grad.dtype),)
+
+    def vjp(self, grad):
+        return (grad * self.const((self.out > 0).astype(self.out.dtype)),)
 
 
 class Clamp(Op):
@@ -258,6 +324,9 @@ class Clamp(Op):
             mask = (x <= self.hi) if mask is None else mask & (x <= self.hi)
         return (grad if mask is None else grad * mask.astype(grad.dtype),)  # as in Relu
 
+    def vjp(self, grad):
+        return (grad * self.const(self.backward(_xp(self.x).ones_like(self.x))[0]),)
+
 
 class Sin(Op):
     rule = "grad_x = grad * cos(x)"
@@ -269,6 +338,9 @@ class Sin(Op):
 
     def backward(self, grad):
         return (grad * _xp(self.x).cos(self.x),)
+
+    def vjp(self, grad):
+        return (grad * self.saved_input(0, self.x).cos(),)
 
 
 class Cos(Op):
@@ -282,6 +354,9 @@ class Cos(Op):
     def backward(self, grad):
         return (-grad * _xp(self.x).sin(self.x),)
 
+    def vjp(self, grad):
+        return (-grad * self.saved_input(0, self.x).sin(),)
+
 
 class Sign(Op):
     rule = "grad_x = 0 (sign is piecewise constant)"
@@ -291,6 +366,9 @@ class Sign(Op):
         return _xp(x).sign(x)
 
     def backward(self, grad):
+        return (grad * 0,)
+
+    def vjp(self, grad):
         return (grad * 0,)
 
 

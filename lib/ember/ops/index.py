@@ -52,6 +52,32 @@ class GetItem(Op):
             backend.index_add(xp, full, self.index, grad)
         return (full,)
 
+    def vjp(self, grad):
+        return (IndexGrad.apply(grad, shape=self.shape, dtype=self.dtype, index=self.index,
+                                basic=self.basic),)
+
+
+class IndexGrad(Op):
+    """GetItem's backward as an op of its own, so create_graph can differentiate it: the
+    gradient placed into zeros at the indexed positions (repeats add up)."""
+    rule = "grad_g = grad[index]"
+
+    def forward(self, g, shape=(), dtype=None, index=None, basic=True):
+        self.index, self.basic = index, basic
+        xp = backend.array_module_of(g)
+        full = xp.zeros(shape, dtype=dtype)
+        if basic or _is_mask(index):
+            full[index] = g
+        else:
+            backend.index_add(xp, full, index, g)
+        return full
+
+    def backward(self, grad):
+        return (grad[self.index],)
+
+    def vjp(self, grad):
+        return (GetItem.apply(grad, index=self.index, basic=self.basic),)
+
 
 def _is_mask(index) -> bool:
     return getattr(index, "dtype", None) is not None and index.dtype.kind == "b"
@@ -72,6 +98,16 @@ class IndexPut(Op):
             gx = grad.copy()
             gx[self.index] = 0
         gv = grad[self.index] if self.needs(1) else None
+        return gx, gv
+
+    def vjp(self, grad):
+        gx = gv = None
+        if self.needs(0):
+            keep = backend.array_module_of(grad._data).ones_like(grad._data)
+            keep[self.index] = 0
+            gx = grad * self.const(keep)
+        if self.needs(1):
+            gv = GetItem.apply(grad, index=self.index, basic=_is_basic(self.index))
         return gx, gv
 
 
@@ -125,6 +161,11 @@ class Where(Op):
     def backward(self, grad):
         return (grad * self.cond if self.needs(0) else None,
                 grad * ~self.cond if self.needs(1) else None)
+
+    def vjp(self, grad):
+        dtype = grad._data.dtype
+        return (grad * self.const(self.cond.astype(dtype)) if self.needs(0) else None,
+                grad * self.const((~self.cond).astype(dtype)) if self.needs(1) else None)
 
 
 def where(condition: Tensor, a, b) -> Tensor:

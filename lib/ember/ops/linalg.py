@@ -7,7 +7,7 @@ from ..autograd.function import Op
 from ..backend import array_module_of
 from ..errors import DTypeError
 from ..tensor import Tensor
-from .reduce import _axes, _expand, amax, amin
+from .reduce import _axes, _expand, _expand_t, amax, amin
 from .reduce import sum as _sum
 
 
@@ -54,6 +54,26 @@ class VectorNorm(Op):
             else:
                 scale = x * xp.abs(x) ** (p - 2) / n ** (p - 1)
         return (g * xp.where(n == 0, 0, scale),)
+
+    def vjp(self, grad):
+        x, p = self.x, self.ord
+        xp = array_module_of(x)
+        g = _expand_t(grad, x.shape, self.axes, self.keepdim)
+        if p == 2:
+            xt = self.saved_input(0, x)
+            n = (xt * xt).sum(self.axes, keepdim=True).sqrt()
+            zero = self.const(self.out_k == 0)
+            from .index import where
+            return (g * xt / where(zero, 1.0, n) * self.const((self.out_k != 0).astype(x.dtype)),)
+        if p == 1:
+            return (g * self.const(xp.sign(x)),)
+        if p == 0:
+            return (g * 0,)
+        if p in (math.inf, -math.inf):
+            mask = xp.abs(x) == self.out_k
+            return (g * self.const(xp.sign(x) * mask / mask.sum(axis=self.axes, keepdims=True)),)
+        from ..autograd.higher import no_vjp
+        raise no_vjp(self)
 
 
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:

@@ -41,6 +41,29 @@ class MatMul(Op):
                 gb = gb[..., 0]
         return ga, gb
 
+    def vjp(self, grad):
+        a, b = self.saved_input(0, self.a), self.saved_input(1, self.b)
+        if a.ndim == 2 and b.ndim == 2:
+            return (grad.matmul(b.t()) if self.needs(0) else None,
+                    a.t().matmul(grad) if self.needs(1) else None)
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a
+        b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+        g = grad
+        if a.ndim == 1:
+            g = g.unsqueeze(-2) if b.ndim > 1 else g.unsqueeze(-1)
+        if b.ndim == 1:
+            g = g.unsqueeze(-1)
+        ga = gb = None
+        if self.needs(0):
+            ga = g.matmul(b2.transpose(-1, -2))
+            if a.ndim == 1:
+                ga = ga.squeeze(-2)
+        if self.needs(1):
+            gb = a2.transpose(-1, -2).matmul(g)
+            if b.ndim == 1:
+                gb = gb.squeeze(-1)
+        return ga, gb
+
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """Matrix product with numpy/PyTorch semantics (1-d vectors, batched broadcasting)."""

@@ -37,6 +37,9 @@ class Sum(Op):
     def backward(self, grad):
         return (_spread(_expand(grad, self.shape, self.axes, self.keepdim), self.shape),)
 
+    def vjp(self, grad):
+        return (_expand_t(grad, self.shape, self.axes, self.keepdim),)
+
 
 class Mean(Op):
     rule = "grad_x = grad / N broadcast back to x's shape"
@@ -48,6 +51,9 @@ class Mean(Op):
 
     def backward(self, grad):
         return (_spread(_expand(grad, self.shape, self.axes, self.keepdim) / self.n, self.shape),)
+
+    def vjp(self, grad):
+        return (_expand_t(grad / self.n, self.shape, self.axes, self.keepdim),)
 
 
 class Var(Op):
@@ -64,6 +70,12 @@ class Var(Op):
         x = self.x
         centered = x - x.mean(axis=self.axes, keepdims=True)
         g = _expand(grad, x.shape, self.axes, self.keepdim)
+        return (g * centered * (2.0 / builtins.max(self.n - self.ddof, 1)),)
+
+    def vjp(self, grad):
+        x = self.saved_input(0, self.x)
+        centered = x - x.mean(self.axes, keepdim=True)
+        g = _expand_t(grad, self.x.shape, self.axes, self.keepdim)
         return (g * centered * (2.0 / builtins.max(self.n - self.ddof, 1)),)
 
 
@@ -84,6 +96,11 @@ class Extremum(Op):
         g = _expand(grad, self.x.shape, self.axes, self.keepdim)
         return (g * mask / count,)
 
+    def vjp(self, grad):
+        mask = self.x == self.out_k
+        share = mask / mask.sum(axis=self.axes, keepdims=True)
+        return (_expand_t(grad, self.x.shape, self.axes, self.keepdim) * self.const(share),)
+
 
 class ExtremumAt(Op):
     """max / min over one dim: the gradient goes to the returned index alone, as in PyTorch."""
@@ -100,6 +117,11 @@ class ExtremumAt(Op):
         full = array_module_of(grad).zeros(self.shape, dtype=self.dtype)
         full[self.where] = grad if self.keepdim else array_module_of(grad).expand_dims(grad, self.dim)
         return (full,)
+
+    def vjp(self, grad):
+        onehot = array_module_of(grad._data).zeros(self.shape, dtype=self.dtype)
+        onehot[self.where] = 1
+        return (_expand_t(grad, self.shape, (self.dim,), self.keepdim) * self.const(onehot),)
 
 
 class Prod(Op):
@@ -138,6 +160,19 @@ class Cumsum(Op):
     def backward(self, grad):
         xp = array_module_of(grad)
         return (xp.flip(xp.cumsum(xp.flip(grad, self.dim), axis=self.dim), self.dim),)
+
+    def vjp(self, grad):
+        return (grad.sum(self.dim, keepdim=True) - grad.cumsum(self.dim) + grad,)
+
+
+def _expand_t(grad: Tensor, shape, axes, keepdim) -> Tensor:
+    """_expand then broadcast to `shape`, recorded (for vjp)."""
+    if axes is not None and not keepdim:
+        keep = list(grad.shape)
+        for a in axes:
+            keep.insert(a, 1)
+        grad = grad.reshape(tuple(keep))
+    return grad.expand(tuple(shape))
 
 
 def _spread(grad, shape):

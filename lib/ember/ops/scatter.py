@@ -7,7 +7,7 @@ from ..autograd.function import Op
 from ..errors import DTypeError, IndexBoundsError, ShapeError
 from ..tensor import Tensor, _wrap_dim
 from .dispatch import inplace, to_tensor
-from .index import along_dim
+from .index import IndexGrad, along_dim
 
 
 def _xp(a):
@@ -42,6 +42,10 @@ class Gather(Op):
         full = _xp(grad).zeros(self.shape, dtype=self.dtype)
         backend.index_add(_xp(grad), full, self.where, grad)
         return (full,)
+
+    def vjp(self, grad):
+        return (IndexGrad.apply(grad, shape=self.shape, dtype=self.dtype, index=self.where,
+                                basic=False),)
 
 
 class Scatter(Op):
@@ -90,6 +94,10 @@ class IndexSelect(Op):
         full = _xp(grad).zeros(self.shape, dtype=self.dtype)
         backend.index_add(_xp(grad), full, self.where, grad)
         return (full,)
+
+    def vjp(self, grad):
+        return (IndexGrad.apply(grad, shape=self.shape, dtype=self.dtype, index=self.where,
+                                basic=False),)
 
 
 class IndexAdd(Op):

@@ -19,6 +19,9 @@ class Reshape(Op):
     def backward(self, grad):
         return (grad.reshape(self.in_shape),)
 
+    def vjp(self, grad):
+        return (grad.reshape(self.in_shape),)
+
 
 class Permute(Op):
     rule = "grad_x = grad permuted back"
@@ -33,6 +36,12 @@ class Permute(Op):
             inverse[d] = i
         return (grad.transpose(inverse),)
 
+    def vjp(self, grad):
+        inverse = [0] * len(self.dims)
+        for i, d in enumerate(self.dims):
+            inverse[d] = i
+        return (grad.permute(inverse),)
+
 
 class Expand(Op):
     rule = "grad_x = grad summed over the expanded dimensions"
@@ -44,6 +53,9 @@ class Expand(Op):
     def backward(self, grad):
         return (grad,)  # the engine sums it back to x's shape
 
+    def vjp(self, grad):
+        return (grad,)
+
 
 class Cat(Op):
     rule = "grad_i = the slice of grad that input i filled"
@@ -54,6 +66,15 @@ class Cat(Op):
         return array_module_of(xs[0]).concatenate(xs, axis=dim)
 
     def backward(self, grad):
+        out, start = [], 0
+        for i, n in enumerate(self.sizes):
+            sl = [slice(None)] * grad.ndim
+            sl[self.dim] = slice(start, start + n)
+            out.append(grad[tuple(sl)] if self.needs(i) else None)
+            start += n
+        return tuple(out)
+
+    def vjp(self, grad):
         out, start = [], 0
         for i, n in enumerate(self.sizes):
             sl = [slice(None)] * grad.ndim

@@ -53,6 +53,18 @@ class CopySlices(Op):
             replay(gb, self.steps)[...] = 0
         return gb, (replay(grad, self.steps) if self.needs(1) else None)
 
+    def vjp(self, grad):
+        gb = gr = None
+        if self.needs(0):
+            keep = grad.xp.ones_like(grad._data)
+            replay(keep, self.steps)[...] = 0
+            gb = grad * self.const(keep)
+        if self.needs(1):
+            gr = grad
+            for cls, attrs in self.steps:
+                gr = cls.apply(gr, **attrs)
+        return gb, gr
+
 
 def check_view_inplace(t: Tensor, name: str) -> None:
     """Refuse what PyTorch refuses: in-place ops on a view of a leaf that requires grad."""

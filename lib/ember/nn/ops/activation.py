@@ -24,6 +24,11 @@ class Softmax(Op):
         s = self.out
         return (s * (grad - (grad * s).sum(axis=self.dim, keepdims=True)),)
 
+    def vjp(self, grad):
+        """Recorded backward (create_graph=True), with ember's own ops."""
+        s = self.saved_output(self.out)
+        return (s * (grad - (grad * s).sum(self.dim, keepdim=True)),)
+
 
 class LogSoftmax(Op):
     rule = "grad_x = grad - softmax(x) * sum(grad, dim)"
@@ -40,6 +45,10 @@ class LogSoftmax(Op):
         xp = array_module_of(grad)
         return (grad - xp.exp(self.out) * grad.sum(axis=self.dim, keepdims=True),)
 
+    def vjp(self, grad):
+        """Recorded backward (create_graph=True), with ember's own ops."""
+        return (grad - self.saved_output(self.out).exp() * grad.sum(self.dim, keepdim=True),)
+
 
 class LeakyRelu(Op):
     rule = "grad_x = grad where x > 0, grad * negative_slope elsewhere"
@@ -51,3 +60,8 @@ class LeakyRelu(Op):
 
     def backward(self, grad):
         return (array_module_of(grad).where(self.positive, grad, grad * self.slope),)
+
+    def vjp(self, grad):
+        """Recorded backward (create_graph=True), with ember's own ops."""
+        slope = array_module_of(self.positive).where(self.positive, 1.0, self.slope)
+        return (grad * self.const(slope.astype(grad._data.dtype)),)

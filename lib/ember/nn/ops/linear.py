@@ -32,6 +32,21 @@ class Addmm(Op):
             gb = grad.sum(axis=0)
         return gx, gw, gb
 
+    def vjp(self, grad):
+        """Recorded backward (create_graph=True), with ember's own ops."""
+        x, w = self.saved_input(0, self.x), self.saved_input(1, self.w)
+        g = grad if grad.ndim == 2 else grad.reshape(-1, grad.shape[-1])
+        gx = gw = gb = None
+        if self.needs(0):
+            gx = g.matmul(w)
+            if x.ndim != 2:
+                gx = gx.reshape(tuple(x.shape))
+        if self.needs(1):
+            gw = g.t().matmul(x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+        if len(self.next_functions) > 2 and self.needs(2):
+            gb = g.sum(0)
+        return gx, gw, gb
+
 
 class Mm(Addmm):
     """nn.Linear without a bias: y = x @ W.T."""
