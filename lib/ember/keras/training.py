@@ -13,11 +13,11 @@ from __future__ import annotations
 import math
 from typing import Callable, Iterable
 
-from . import nn, optim
-from .autograd.grad_mode import no_grad
-from .random import Generator
-from .tensor import Tensor
-from .utils.data import DataLoader, TensorDataset, random_split
+from .. import nn, optim
+from ..autograd.grad_mode import no_grad
+from ..random import Generator
+from ..tensor import Tensor
+from ..utils.data import DataLoader, TensorDataset, random_split
 
 
 class History(dict):
@@ -198,7 +198,7 @@ def _make_plot(plot, with_accuracy: bool):
     if plot is None or plot is False:
         return None
     if plot is True:
-        from .viz import LossPlot
+        from ..viz import LossPlot
         plot = LossPlot(lr=True, accuracy=with_accuracy)
         try:
             from IPython.display import display
