@@ -14,22 +14,11 @@ from ..autograd.grad_mode import no_grad
 from ..backend import Device
 from ..dtypes import as_dtype
 from ..tensor import Tensor, parse_to_args
+from .hooks import RemovableHandle, add_hook, call_with_hooks
 from .parameter import Parameter
 from .state_dict import IncompatibleKeys, check_state_dict
 
-
-class RemovableHandle:
-    """Returned by `register_forward_hook`; `handle.remove()` unregisters the hook."""
-
-    _next_id = 0
-
-    def __init__(self, hooks: dict):
-        self.hooks = hooks
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self) -> None:
-        self.hooks.pop(self.id, None)
+__all__ = ["Module", "RemovableHandle"]
 
 
 def _addindent(text: str, spaces: int) -> str:
@@ -52,39 +41,60 @@ class Module:
         set_(self, "_buffers", OrderedDict())
         set_(self, "_non_persistent_buffers_set", set())
         set_(self, "_modules", OrderedDict())
-        set_(self, "_forward_hooks", OrderedDict())
-        set_(self, "_forward_pre_hooks", OrderedDict())
+        for name in ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks",
+                     "_backward_pre_hooks"):
+            set_(self, name, OrderedDict())
+        set_(self, "_forward_hooks_with_kwargs", OrderedDict())
+        set_(self, "_forward_hooks_always_called", OrderedDict())
+        set_(self, "_forward_pre_hooks_with_kwargs", OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{self._get_name()}] is missing the required "forward" '
                                   f"function: define forward(self, x) in your subclass")
 
     def __call__(self, *args, **kwargs):
-        if not (self._forward_hooks or self._forward_pre_hooks):
+        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
-        for hook in list(self._forward_pre_hooks.values()):
-            new = hook(self, args)
-            if new is not None:
-                args = new if isinstance(new, tuple) else (new,)
-        out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            new = hook(self, args, out)
-            if new is not None:
-                out = new
-        return out
+        return call_with_hooks(self, args, kwargs)
 
-    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
-        """Call `hook(module, inputs, output)` after every forward; a non-None return replaces
-        the output."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
+    # ---- hooks (the calling side is in hooks.py) ----------------------------------------------
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Call `hook(module, args)` before every forward; a non-None return replaces args
+        (with_kwargs: `hook(module, args, kwargs)` returning (args, kwargs))."""
+        handle = add_hook(self._forward_pre_hooks, hook, prepend,
+                          self._forward_pre_hooks_with_kwargs)
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
         return handle
 
-    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
-        """Call `hook(module, inputs)` before every forward; a non-None return replaces inputs."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False, always_call: bool = False
+                              ) -> RemovableHandle:
+        """Call `hook(module, args, output)` after every forward; a non-None return replaces
+        the output (with_kwargs: `hook(module, args, kwargs, output)`). always_call: also when
+        forward raises (output None)."""
+        handle = add_hook(self._forward_hooks, hook, prepend, self._forward_hooks_with_kwargs,
+                          self._forward_hooks_always_called)
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
         return handle
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False
+                                    ) -> RemovableHandle:
+        """Call `hook(module, grad_input, grad_output)` once the gradients with respect to the
+        module's positional inputs are computed; a non-None return (one entry per input)
+        replaces grad_input. Each is a tuple, None where there is no gradient."""
+        return add_hook(self._backward_hooks, hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False
+                                        ) -> RemovableHandle:
+        """Call `hook(module, grad_output)` once the gradients with respect to the module's
+        outputs are computed, before they flow into it; a non-None return replaces them."""
+        return add_hook(self._backward_pre_hooks, hook, prepend)
 
     # ---- registration ------------------------------------------------------------------------
     def _check_init(self, what: str) -> None:
