@@ -170,10 +170,11 @@ class Tensor:
                 raise AutogradError("can't retain_grad on a tensor that does not require grad")
             return
         import weakref
+        from .autograd.node import RetainGrad
         node = self._grad_fn
-        if node._retained is None:
-            node._retained = []
-        node._retained.append(weakref.ref(self))
+        if node._pre_hooks is None:
+            node._pre_hooks = []
+        node._pre_hooks.append(RetainGrad(weakref.ref(self)))
         self._retains_grad = True
 
     @property

@@ -13,7 +13,7 @@ from numpy import asarray as _np_asarray, generic as _np_generic, ndarray as _nd
 from ..errors import AutogradError, DTypeError, ShapeError
 from ..tensor import Tensor
 from .grad_mode import _state, no_grad
-from .node import AccumulateGrad, Node, ensure_not_freed
+from .node import AccumulateGrad, Node, RetainGrad, ensure_not_freed
 
 
 def backward_order(root) -> list[Node]:
@@ -93,8 +93,6 @@ def _run(roots, grads, retain_graph: bool, capture: dict | None = None):
             if capture is None:
                 _accumulate(node, g, given)
             continue
-        if node._retained:
-            _retain(node, g)
         if node._freed:
             ensure_not_freed(node)
         for counter, version, _ in node._saved_versions:
@@ -117,13 +115,6 @@ def _run(roots, grads, retain_graph: bool, capture: dict | None = None):
                 shape, dtype = nxt.output_shape, nxt.output_dtype
                 pending[nxt] = _conform(prev, shape, dtype) + _conform(ig, shape, dtype)
     return captured
-
-
-def _retain(node: Node, g):
-    for ref in node._retained:
-        t = ref()
-        if t is not None:
-            t._grad = _add_grad(t._grad, g, t)
 
 
 def _conform(g, shape: tuple, dtype):
@@ -179,9 +170,13 @@ def _call_hooks(node: Node, grad_out, grad_ins):
 
 
 def _call_tensor_hooks(node: Node, g):
-    """Tensor.register_hook functions: each sees the gradient and may return a replacement."""
+    """Tensor.register_hook functions: each sees the gradient and may return a replacement;
+    then retain_grad's stores it (last, as in PyTorch)."""
+    hooks = node._pre_hooks
     dev = node.variable._device if node.__class__ is AccumulateGrad else _device_of(g)
-    for fn in list(node._pre_hooks):
+    for fn in list(hooks):
+        if fn.__class__ is RetainGrad:
+            continue
         out = fn(Tensor._make(g, dev))
         if out is not None:
             if not isinstance(out, Tensor) or out._data.shape != g.shape:
@@ -190,6 +185,11 @@ def _call_tensor_hooks(node: Node, g):
                     f"gradient's shape {tuple(g.shape)}, got "
                     f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
             g = out._data
+    for fn in hooks:
+        if fn.__class__ is RetainGrad:
+            t = fn.ref()
+            if t is not None:
+                t._grad = _add_grad(t._grad, g, t)
     return g
 
 

@@ -89,7 +89,9 @@ class Op(Node):
             reads_for = cls.reads_for
             for i in cls.saves:
                 t = inputs[i]
-                if isinstance(t, Tensor) and (i not in reads_for or edges[reads_for[i]][0] is not None):
+                if isinstance(t, Tensor):
+                    if reads_for and i in reads_for and edges[reads_for[i]][0] is None:
+                        continue  # only an input that needs no gradient reads it
                     saved.append((t._vc, t._vc[0], i))
             node._saved_versions = saved
         if cls.saves_output:

@@ -12,7 +12,7 @@ from heapq import heappop, heappush
 from ..errors import AutogradError, ShapeError
 from ..tensor import Tensor
 from .grad_mode import enable_grad
-from .node import AccumulateGrad, Node, ensure_not_freed
+from .node import AccumulateGrad, Node, RetainGrad, ensure_not_freed
 
 
 def run_graph(roots, grads, retain_graph: bool, capture: set | None = None) -> dict:
@@ -39,11 +39,6 @@ def run_graph(roots, grads, retain_graph: bool, capture: set | None = None) -> d
                     leaf = node.variable
                     leaf._grad = g if leaf._grad is None else leaf._grad + g
                 continue
-            if node._retained:
-                for ref in node._retained:
-                    t = ref()
-                    if t is not None:
-                        t._grad = g if t._grad is None else t._grad + g
             if node._freed:
                 ensure_not_freed(node)
             node._check_versions()
@@ -96,9 +91,14 @@ def sum_to(g: Tensor, shape: tuple) -> Tensor:
 
 def _call_tensor_hooks(node: Node, g: Tensor) -> Tensor:
     for fn in list(node._pre_hooks):
-        out = fn(g)
-        if out is not None:
-            g = out
+        if fn.__class__ is not RetainGrad:
+            out = fn(g)
+            if out is not None:
+                g = out
+    for fn in node._pre_hooks:
+        if fn.__class__ is RetainGrad and fn.ref() is not None:
+            t = fn.ref()
+            t._grad = g if t._grad is None else t._grad + g
     return g
 
 

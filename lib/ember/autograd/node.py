@@ -30,8 +30,8 @@ class Node:
     _saved_versions: tuple = ()
     _freed = False      # set once backward has dropped the saved values
     _hooks = None       # list of register_hook functions
-    _pre_hooks = None   # Tensor.register_hook functions of the tensor this node made (or leaf)
-    _retained = None    # weakrefs to the tensors whose .grad retain_grad() keeps
+    _pre_hooks = None   # Tensor.register_hook functions (and RetainGrads) of the tensor this
+                        # node made, or of the leaf (AccumulateGrad)
 
     def _init_graph(self, next_functions=(), output_shape=(), output_dtype=None):
         self.next_functions = next_functions
@@ -118,6 +118,15 @@ class AccumulateGrad(Node):
 
     def _release(self):
         pass
+
+
+class RetainGrad:
+    """The tensor hook of retain_grad(): stores the gradient in the tensor's .grad."""
+
+    __slots__ = ("ref",)
+
+    def __init__(self, ref):
+        self.ref = ref
 
 
 class _RemovableHandle:
