@@ -234,3 +234,17 @@ def test_sequential_lr_errors():
         sched.SequentialLR(opt, [a, sched.StepLR(make_opt(), 2)], milestones=[2])
     with pytest.raises(ValueError, match="ReduceLROnPlateau"):
         sched.SequentialLR(opt, [a, sched.ReduceLROnPlateau(opt)], milestones=[2])
+
+
+@pytest.mark.parametrize("make, epoch, factor", [
+    (lambda o: sched.StepLR(o, 2, gamma=0.5), 5, 0.5 ** 2),
+    (lambda o: sched.MultiStepLR(o, [2, 4, 4], gamma=0.1), 4, 0.1 ** 3),
+    (lambda o: sched.ExponentialLR(o, gamma=0.9), 3, 0.9 ** 3),
+    (lambda o: sched.CosineAnnealingLR(o, T_max=10), 3, (1 + math.cos(math.pi * 3 / 10)) / 2),
+    (lambda o: sched.LinearLR(o, start_factor=0.5, total_iters=4), 2, 0.5 + 0.5 * 2 / 4),
+])
+def test_step_with_an_epoch_jumps_by_the_closed_form_and_warns(make, epoch, factor):
+    s = make(make_opt())
+    with pytest.warns(UserWarning, match="epoch parameter in `scheduler.step\\(\\)`"):
+        s.step(epoch)
+    assert s.last_epoch == epoch and s.get_last_lr()[0] == pytest.approx(0.1 * factor, rel=1e-12)
