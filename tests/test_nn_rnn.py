@@ -35,8 +35,8 @@ def np_gru_step(x, h, w_ih, w_hh, b_ih, b_hh):
     return (1 - z) * n + z * h
 
 
-def layer_arrays(m, k=None):
-    suffix = "" if k is None else f"_l{k}"
+def layer_arrays(m, k=None, reverse=False):
+    suffix = ("" if k is None else f"_l{k}") + ("_reverse" if reverse else "")
     values = [getattr(m, n + suffix, None) for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
     return [0.0 if v is None else arr(v) for v in values]
 
@@ -191,8 +191,6 @@ def test_sequence_layer_errors():
         lstm(ember.zeros(5, 3), (ember.zeros(2, 1, 4), ember.zeros(2, 1, 4)))
     with pytest.raises(NotImplementedError, match="proj_size"):
         nn.LSTM(3, 4, proj_size=2)
-    with pytest.raises(NotImplementedError, match="bidirectional"):
-        nn.GRU(3, 4, bidirectional=True)
     with pytest.raises(ValueError, match="dropout should be a number"):
         nn.GRU(3, 4, dropout=1.5)
     with pytest.warns(UserWarning, match="num_layers greater than 1"):
@@ -226,3 +224,34 @@ def test_lstm_learns_to_remember_the_first_input():
         opt.step()
     acc = (head(lstm(x)[1][0][-1]).argmax(1) == y).float().mean().item()
     assert acc > 0.95
+
+
+def test_bidirectional_lstm_matches_numpy_and_gradcheck():
+    m = nn.LSTM(3, 4, num_layers=2, bidirectional=True).double()
+    names = [n for n, _ in m.named_parameters()]
+    assert names[4:8] == ["weight_ih_l0_reverse", "weight_hh_l0_reverse", "bias_ih_l0_reverse",
+                          "bias_hh_l0_reverse"] and m.weight_ih_l1.shape == (16, 8)
+    x, h0, c0 = rand64(5, 2, 3, seed=15), rand64(4, 2, 4, seed=16), rand64(4, 2, 4, seed=17)
+    out, (h_n, c_n) = m(x, (h0, c0))
+    seq, finals_h, finals_c = arr(x), [], []
+    for k in range(2):
+        outs = []
+        for d, rev in enumerate((False, True)):
+            h, c, ys = arr(h0)[2 * k + d], arr(c0)[2 * k + d], []
+            for xt in (seq[::-1] if rev else seq):
+                h, c = np_lstm_step(xt, h, c, *layer_arrays(m, k, rev))
+                ys.append(h)
+            outs.append(np.stack(ys[::-1] if rev else ys))
+            finals_h.append(h)
+            finals_c.append(c)
+        seq = np.concatenate(outs, axis=-1)
+    np.testing.assert_allclose(arr(out), seq, rtol=1e-12)
+    np.testing.assert_allclose(arr(h_n), np.stack(finals_h), rtol=1e-12)
+    np.testing.assert_allclose(arr(c_n), np.stack(finals_c), rtol=1e-12)
+    assert repr(m) == "LSTM(3, 4, num_layers=2, bidirectional=True)"
+    gru = nn.GRU(2, 3, bidirectional=True, batch_first=True).double()
+    xb = rand64(2, 3, 2, seed=18)
+    params = tuple(gru.parameters())
+    assert ember.autograd.gradcheck(lambda a, *p: gru(a)[0], (xb,) + params)
+    assert ember.autograd.gradcheck(lambda a, *p: gru(a)[1], (xb,) + params)
+    assert gru(ember.zeros(3, 2, dtype=ember.float64))[1].shape == (2, 3)

@@ -13,7 +13,7 @@ import warnings
 
 from ... import creation
 from ...errors import ShapeError
-from ...ops.shape import stack
+from ...ops.shape import cat, stack
 from ...tensor import Tensor
 from .. import functional as F, init
 from ..module import Module
@@ -28,7 +28,11 @@ class RNNBase(Module):
 
     input: (L, N, input_size), or (N, L, input_size) with batch_first=True, or unbatched
     (L, input_size). The output holds the last layer's h_t for every t; the final states hold
-    every layer's last h (and c for LSTM), shape (num_layers, N, hidden_size)."""
+    every layer's last h (and c for LSTM), shape (num_layers, N, hidden_size).
+
+    bidirectional=True adds a second layer per level that reads the sequence backwards
+    (parameters suffixed _reverse); outputs of both directions are concatenated (2 * hidden_size
+    features) and the final states are ordered layer 0 forward, layer 0 backward, layer 1, ..."""
 
     gates = 1
 
@@ -37,8 +41,6 @@ class RNNBase(Module):
                  proj_size: int = 0, device=None, dtype=None):
         super().__init__()
         name = type(self).__name__
-        if bidirectional:
-            raise NotImplementedError(f"{name}: bidirectional=True is not supported by ember")
         if proj_size:
             raise NotImplementedError(f"{name}: proj_size={proj_size} is not supported by ember")
         if (not isinstance(dropout, numbers.Number) or isinstance(dropout, bool)
@@ -57,25 +59,29 @@ class RNNBase(Module):
         self.bias, self.batch_first = bias, batch_first
         self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
         kw = dict(dtype=dtype, device=device)
-        n = self.gates * hidden_size
+        n, dirs = self.gates * hidden_size, self._suffixes()
         for k in range(num_layers):
-            n_in = input_size if k == 0 else hidden_size
-            setattr(self, f"weight_ih_l{k}", Parameter(creation.empty(n, n_in, **kw)))
-            setattr(self, f"weight_hh_l{k}", Parameter(creation.empty(n, hidden_size, **kw)))
-            if bias:
-                setattr(self, f"bias_ih_l{k}", Parameter(creation.empty(n, **kw)))
-                setattr(self, f"bias_hh_l{k}", Parameter(creation.empty(n, **kw)))
+            n_in = input_size if k == 0 else hidden_size * len(dirs)
+            for d in dirs:
+                setattr(self, f"weight_ih_l{k}{d}", Parameter(creation.empty(n, n_in, **kw)))
+                setattr(self, f"weight_hh_l{k}{d}", Parameter(creation.empty(n, hidden_size, **kw)))
+                if bias:
+                    setattr(self, f"bias_ih_l{k}{d}", Parameter(creation.empty(n, **kw)))
+                    setattr(self, f"bias_hh_l{k}{d}", Parameter(creation.empty(n, **kw)))
         self.reset_parameters()
+
+    def _suffixes(self) -> tuple[str, ...]:
+        return ("", "_reverse") if self.bidirectional else ("",)
 
     def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 
-    def _layer(self, k: int) -> tuple:
+    def _layer(self, name: str) -> tuple:
         get = self.__dict__.get
-        return (get(f"weight_ih_l{k}"), get(f"bias_ih_l{k}"), get(f"weight_hh_l{k}"),
-                get(f"bias_hh_l{k}"))
+        return (get(f"weight_ih_{name}"), get(f"bias_ih_{name}"), get(f"weight_hh_{name}"),
+                get(f"bias_hh_{name}"))
 
     def _sequence(self, input: Tensor) -> tuple[Tensor, bool]:
         """The input as (L, N, H_in), and whether it was batched."""
@@ -88,7 +94,7 @@ class RNNBase(Module):
 
     def _state(self, hx: Tensor | None, x: Tensor, batched: bool, which: str) -> Tensor:
         n = x._data.shape[1]
-        expected = (self.num_layers, n, self.hidden_size)
+        expected = (self.num_layers * len(self._suffixes()), n, self.hidden_size)
         if hx is None:
             return creation.zeros(*expected, dtype=x.dtype, device=x.device)
         if hx.ndim != (3 if batched else 2):
@@ -98,25 +104,31 @@ class RNNBase(Module):
         h = hx if batched else hx.unsqueeze(1)
         if tuple(h.shape) != expected:
             raise ShapeError(f"{self._get_name()}: Expected {which} size {expected}, got "
-                             f"{list(h.shape)} (num_layers, batch, hidden_size)")
+                             f"{list(h.shape)} (num_layers * num_directions, batch, "
+                             f"hidden_size)")
         return h
 
     def _run(self, x: Tensor, states: list[list[Tensor]], step) -> tuple[Tensor, list]:
-        """Run every layer over the sequence; states[j][k] is state j of layer k (h, or h
-        and c), replaced by the final one."""
+        """Run every layer (and direction) over the sequence; states[j][i] is state j (h, or h
+        and c) of layer-direction i, replaced by the final one."""
         seq = [x[t] for t in range(x._data.shape[0])]
+        dirs = self._suffixes()
         for k in range(self.num_layers):
-            w_ih, b_ih, w_hh, b_hh = self._layer(k)
             if k > 0 and self.dropout and self.training:
                 seq = [F.dropout(s, self.dropout) for s in seq]
-            layer_state = tuple(s[k] for s in states)
-            out = []
-            for xt in seq:
-                layer_state = step(F.linear(xt, w_ih, b_ih), layer_state, w_hh, b_hh)
-                out.append(layer_state[0])
-            seq = out
-            for s, final in zip(states, layer_state):
-                s[k] = final
+            outs = []
+            for d, suffix in enumerate(dirs):
+                w_ih, b_ih, w_hh, b_hh = self._layer(f"l{k}{suffix}")
+                i = k * len(dirs) + d
+                layer_state = tuple(s[i] for s in states)
+                out = []
+                for xt in (reversed(seq) if suffix else seq):
+                    layer_state = step(F.linear(xt, w_ih, b_ih), layer_state, w_hh, b_hh)
+                    out.append(layer_state[0])
+                outs.append(out[::-1] if suffix else out)
+                for s, final in zip(states, layer_state):
+                    s[i] = final
+            seq = outs[0] if len(dirs) == 1 else [cat(ht, -1) for ht in zip(*outs)]
         return stack(seq), states
 
     def _output(self, output: Tensor, batched: bool) -> Tensor:
@@ -134,6 +146,8 @@ class RNNBase(Module):
             s += ", batch_first=True"
         if self.dropout:
             s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
         return s
 
 
@@ -146,7 +160,7 @@ class _SingleState(RNNBase):
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         x, batched = self._sequence(input)
         h0 = self._state(hx, x, batched, "hidden")
-        output, (h,) = self._run(x, [[h0[k] for k in range(self.num_layers)]], self._step)
+        output, (h,) = self._run(x, [list(h0)], self._step)
         h_n = stack(h)
         return self._output(output, batched), h_n if batched else h_n.squeeze(1)
 
@@ -209,9 +223,7 @@ class LSTM(RNNBase):
                             f"(num_layers, batch, hidden_size), got {type(hx).__name__}")
         h0 = self._state(None if hx is None else hx[0], x, batched, "hidden[0]")
         c0 = self._state(None if hx is None else hx[1], x, batched, "hidden[1]")
-        layers = range(self.num_layers)
-        output, (h, c) = self._run(x, [[h0[k] for k in layers], [c0[k] for k in layers]],
-                                   self._step)
+        output, (h, c) = self._run(x, [list(h0), list(c0)], self._step)
         h_n, c_n = stack(h), stack(c)
         if not batched:
             h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
