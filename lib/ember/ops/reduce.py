@@ -106,7 +106,7 @@ class ExtremumAt(Op):
     """max / min over one dim: the gradient goes to the returned index alone, as in PyTorch."""
     rule = "grad_x = grad at the returned index, 0 elsewhere"
 
-    def forward(self, x, dim=0, keepdim=False, arg=None):
+    def forward(self, x, dim=0, keepdim=False, arg=None, kind="max"):
         from .index import along_dim
         self.shape, self.dtype, self.dim, self.keepdim = x.shape, x.dtype, dim, keepdim
         self.where = along_dim(array_module_of(x), array_module_of(x).expand_dims(arg, dim), dim)
@@ -286,7 +286,7 @@ def _extremum(x: Tensor, dim, keepdim, kind):
                         f"several dimensions")
     d = axes[0]
     arg = x._data.argmax(axis=d) if kind == "max" else x._data.argmin(axis=d)
-    values = ExtremumAt.apply(x, dim=d, keepdim=keepdim, arg=arg)
+    values = ExtremumAt.apply(x, dim=d, keepdim=keepdim, arg=arg, kind=kind)
     if keepdim:
         arg = x.xp.expand_dims(arg, d)
     idx = Tensor._make(arg.astype("int64"), x._device)
