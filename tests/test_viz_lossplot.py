@@ -1,9 +1,14 @@
-"""LossPlot: throttled redraws (a fake clock, no wall time), series, runs, PNG output."""
+"""LossPlot: throttled redraws (a fake clock, no wall time), series, runs, the live SVG picture
+(legend, colours, coinciding curves) and PNG output."""
+import xml.etree.ElementTree as ET
+
 import numpy as np
 import pytest
 
 from ember.viz import LossPlot
 from ember.viz.lossplot import smooth
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 class FakeClock:
@@ -16,13 +21,11 @@ class FakeClock:
 
 def make(clock, draw_cost, **kw):
     p = LossPlot(clock=clock, **kw)
-    real = p.render_png
 
     def slow_render():                      # a redraw "costs" draw_cost seconds of fake time
         clock.t += draw_cost
-        return b"png"
-    p.render_png = slow_render
-    p._real_render = real
+        return "<svg/>"
+    p.svg = slow_render
     return p
 
 
@@ -94,12 +97,14 @@ def test_png_output_and_static_fallbacks(tmp_path):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     bundle = p._repr_mimebundle_()
     assert "image/png" in bundle and "text/plain" in bundle
-    assert p._image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert p._svg.value.startswith("<svg") and 'class="ember-lossplot"' in p._svg.value
     p.flush()
     out = tmp_path / "curve.png"
     p.save(out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "adam" in p._status.value and "sgd" in p._status.value
+    p.save(tmp_path / "curve.svg")
+    ET.parse(tmp_path / "curve.svg")                 # the live picture, well-formed
     assert LossPlot()._repr_png_() is None   # nothing to draw yet
 
 
@@ -138,3 +143,90 @@ def test_idle_time_is_not_saved_up_for_a_burst_of_redraws():
         p.update(step, loss=1.0)
     assert (p.draw_time - before_time) / (clock.t - start) <= 0.05 + 1e-9
     assert p.n_draws - before_draws <= 6
+
+
+def legend(svg):
+    root = ET.fromstring(svg)
+    lines = [l for l in root.iter(SVG + "polyline") if l.get("data-label")]
+    return {l.get("data-label"): l for l in lines}
+
+
+def test_every_line_in_the_legend_with_its_own_colour():
+    p = LossPlot(min_interval=1e9, smoothing=0.6)
+    for s in range(100):
+        p.update(s, loss=1.0 / (s + 1), lr=0.1 * 0.99 ** s, accuracy=s / 100)
+        if s % 20 == 0:
+            p.update(s, val_loss=1.5 / (s + 1), val_accuracy=s / 120)
+    svg = p.svg()
+    lines = legend(svg)
+    assert set(lines) == {"train loss", "val loss", "learning rate", "train acc", "val acc"}
+    colours = [l.get("stroke") for l in lines.values()]
+    assert len(set(colours)) == len(colours)                  # the lr line is not the loss's
+    root = ET.fromstring(svg)
+    texts = [t.text for t in root.iter(SVG + "text")]
+    for label in lines:                                       # and the legend names each
+        assert label in texts
+    faint = [l for l in root.iter(SVG + "polyline") if not l.get("data-label")]
+    assert len(faint) == 2 and any("raw" in (t or "") for t in texts)  # raw loss and raw acc
+
+
+def test_status_line_has_no_internals():
+    p = LossPlot(min_interval=0)
+    p.update(0, loss=2.0)
+    p.update(1, loss=1.0, val_loss=1.5)
+    status = p.flush()._status.value
+    assert "redraw" not in status and "run" not in status
+    assert "step 1" in status and "loss 1" in status and "val loss 1.5" in status
+    p.update(2, loss=0.5, run="adam")
+    assert "adam" in p.flush()._status.value
+
+
+def test_coinciding_curves_get_markers_and_a_note():
+    p = LossPlot(min_interval=1e9, smoothing=0.0)
+    for s in range(200):
+        p.update(s, loss=1.0 / (s + 1), run="shuffled")
+    for s in range(200):
+        p.update(s, loss=1.0 / (s + 1), run="sorted")
+    (main,) = p.panels()
+    named = [l for l in main.lines if l.label]
+    assert len(named) == 2 and all(l.marker for l in named)
+    assert named[0].marker != named[1].marker                 # a shape each
+    assert "on top of each other" in main.note
+    svg = p.svg()
+    assert "on top of each other" in svg
+    apart = LossPlot(min_interval=1e9, smoothing=0.0)
+    for s in range(200):
+        apart.update(s, loss=1.0 / (s + 1), run="a")
+        apart.update(s, loss=2.0 / (s + 1), run="b")
+    (main,) = apart.panels()
+    assert not any(l.marker for l in main.lines) and main.note == ""
+
+
+def test_live_picture_is_cheap_to_redraw():
+    import time
+    p = LossPlot(min_interval=1e9, lr=True)
+    for s in range(20000):
+        p.update(s, loss=float(np.exp(-s / 5000)), lr=0.1)
+    p.svg()                                               # smoothing catches up once
+    t = time.perf_counter()
+    svg = p.svg()
+    assert time.perf_counter() - t < 0.5                  # generous: the bench measures it
+    pts = max(len(l.get("points").split()) for l in ET.fromstring(svg).iter(SVG + "polyline"))
+    assert pts <= 700                                     # long runs are thinned for drawing
+
+
+@pytest.mark.parametrize("weight", [0.01, 0.6, 0.99, 0.999])
+def test_incremental_smoothing_matches_the_plain_ema(weight):
+    from ember.viz.lossplot import _Run
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal(5000).cumsum()
+    v[[7, 2000, 4999]] = [np.nan, np.inf, np.nan]           # non-finite values pass through
+    r = _Run("r", "#000", weight)
+    got = []
+    for a, b in ((0, 1), (1, 1500), (1500, 1501), (1501, 5000)):   # drawn in pieces
+        for k in range(a, b):
+            r.add("loss", k, float(v[k]))
+        got = r.smoothed("loss")
+    want = smooth(v, weight)
+    assert len(got) == 5000
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)

@@ -8,20 +8,20 @@
     plot.flush()                                         # final redraw (also on `with` exit)
     plot.save("curve.png")
 
-Every call stores its numbers (a few list appends and the running smoothed value); the figure is
-redrawn only when it fits the time budget: a redraw happens when at least `min_interval` seconds
-passed since the last one and the time spent drawing so far plus one more redraw (estimated from
-the recent ones) stays within `budget` (2.5%) of the wall time since the first update (a pause of
-more than `IDLE_RESET` seconds starts the account afresh, so idle time is never spent later as a
-burst of redraws). With the
-~1 us an update costs, plotting stays within ~5% of even a very fast loop (bench/viz.py measures
-it); the first update draws at once.
+Every call stores its numbers (a few list appends); the picture is redrawn while training runs,
+at most every `min_interval` seconds (0.3: about three times a second) and only while drawing
+stays within `budget` (3%) of the wall time since the first update (a pause of more than
+`IDLE_RESET` seconds starts the account afresh, so idle time is never spent later as a burst of
+redraws). The live picture is SVG text that the browser draws (plot_svg.py): a redraw costs a few
+milliseconds, so a loop of any speed sees it move (bench/viz.py measures rate and overhead).
+The first update draws at once.
 
-Several runs overlay (`run="adam"`), each in its own colour: train solid, validation dashed,
-smoothed (exponential moving average, debiased like TensorBoard's) over the raw values drawn
-faintly. Learning rate goes on a second y axis, accuracy in a panel below.
-Drawn with matplotlib's Agg canvas into PNG bytes shown in an `ipywidgets.Image` (no pyplot, no
-backend switching); `_repr_png_` gives the same PNG where widgets don't run.
+Every line has a legend entry and its own colour: one run shows train loss, validation loss,
+accuracies and the learning rate (second y axis, dotted) in distinct colours; several runs
+(`run="adam"`) get a colour each, train solid and validation dashed. Smoothed values (exponential
+moving average, debiased like TensorBoard's) are drawn over the raw ones, faint. Curves that lie on
+top of each other get markers and a note saying so. `save()`, `figure()` and the static picture
+where widgets don't run (`_repr_png_`, e.g. nbconvert) are drawn with matplotlib from the same data.
 """
 from __future__ import annotations
 
@@ -33,10 +33,18 @@ import time
 import ipywidgets as widgets
 import numpy as np
 
+from . import plot_svg
+from .plot_svg import Line, Panel
+
 IDLE_RESET = 2.0     # seconds without updates after which the drawing budget starts afresh
-MAX_POINTS = 3000    # points drawn per line; longer series are subsampled
+MAX_POINTS = 3000    # points per line in matplotlib pictures; longer series are subsampled
 SERIES = ("loss", "val_loss", "accuracy", "val_accuracy", "lr")
 COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+SERIES_COLORS = {"loss": "#1f77b4", "val_loss": "#ff7f0e", "accuracy": "#2ca02c",
+                 "val_accuracy": "#9467bd", "lr": "#7f7f7f"}        # one unnamed run
+LR_COLORS = ("#7f7f7f", "#8c564b", "#bcbd22", "#17becf")           # lr lines of several runs
+DEFAULT_RUN = "run"
+COINCIDE = 0.005     # two lines closer than this fraction of the axis range are "coinciding"
 
 
 def _scalar(v) -> float:
@@ -63,10 +71,11 @@ def smooth(values, weight: float) -> np.ndarray:
 
 
 class _Run:
-    def __init__(self, name, color, weight):
-        self.name, self.color, self.weight = name, color, weight
-        self.data = {s: ([], []) for s in SERIES}
-        self._smoothed = {s: [] for s in SERIES}     # debiased EMA, extended at draw time
+    def __init__(self, name, color, weight, named=True):
+        self.name, self.color, self.weight, self.named = name, color, weight, named
+        self.data = {s: ([], []) for s in SERIES}       # what update() appends to: plain lists
+        self._arrays = {s: (np.empty(0), np.empty(0)) for s in SERIES}
+        self._smoothed = {s: np.empty(0) for s in SERIES}
         self._ema = {s: (0.0, 0.0) for s in SERIES}
 
     def add(self, series, step, value):
@@ -74,48 +83,74 @@ class _Run:
         xs.append(step)
         ys.append(value)
 
-    def smoothed(self, series) -> list:
+    def arrays(self, series) -> tuple:
+        """(steps, values) as float arrays, converting only what arrived since the last call."""
+        xs, ys = self.data[series]
+        ax, ay = self._arrays[series]
+        n = len(ys)
+        if len(ay) < n:
+            m = len(ay)
+            ax = np.concatenate([ax, np.asarray(xs[m:n], dtype=np.float64)])
+            ay = np.concatenate([ay, np.asarray(ys[m:n], dtype=np.float64)])
+            self._arrays[series] = (ax, ay)
+        return ax[:n], ay[:n]
+
+    def smoothed(self, series) -> np.ndarray:
         """The EMA of a series, computed only for the points added since the last call."""
-        ys, out = self.data[series][1], self._smoothed[series]
-        acc, norm = self._ema[series]
-        w = self.weight
-        for v in ys[len(out):]:
-            if math.isfinite(v):
-                acc, norm = w * acc + (1 - w) * v, w * norm + (1 - w)
-                out.append(acc / norm)
-            else:
-                out.append(v)
-        self._ema[series] = (acc, norm)
+        _, ys = self.arrays(series)
+        out = self._smoothed[series]
+        if len(out) < len(ys):
+            new, state = _ema(ys[len(out):], self.weight, self._ema[series])
+            self._ema[series] = state
+            out = self._smoothed[series] = np.concatenate([out, new])
         return out
 
 
-_WARM = False
+def _ema(v: np.ndarray, w: float, state: tuple) -> tuple:
+    """Debiased EMA of `v` continuing from `state` = (acc, norm); returns (values, state).
+    Vectorized in blocks short enough that w**-k stays finite; non-finite values pass through
+    without entering the average."""
+    acc, norm = state
+    out = np.empty_like(v)
+    block = max(1, min(4096, int(250 / max(-math.log10(w), 1e-3)))) if 0 < w < 1 else 1
+    for a in range(0, len(v), block):
+        x = v[a:a + block]
+        if not np.isfinite(x).all() or block == 1:
+            for k, xi in enumerate(x):
+                if math.isfinite(xi):
+                    acc, norm = w * acc + (1 - w) * xi, w * norm + (1 - w)
+                    out[a + k] = acc / norm
+                else:
+                    out[a + k] = xi
+            continue
+        k = np.arange(1, len(x) + 1)
+        wk = w ** k                                   # w^k, and w^(k-j) = w^k / w^j
+        accs = wk * (acc + (1 - w) * np.cumsum(x / wk))
+        norms = wk * (norm + (1 - w) * np.cumsum(1 / wk))
+        out[a:a + len(x)] = accs / norms
+        acc, norm = float(accs[-1]), float(norms[-1])
+    return out, (acc, norm)
 
 
-def _warm_up():
-    """Pay matplotlib's one-off costs (imports, fonts: ~0.1 s) when a plot is made, not at the
-    first update inside the training loop."""
-    global _WARM
-    if _WARM:
-        return
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(2, 1), dpi=40)
-    ax = fig.subplots()
-    ax.plot([0, 1], [0, 1], label="x")
-    ax.legend()
-    ax.set_title("warm")
-    ax.twinx().set_ylabel("y")
-    FigureCanvasAgg(fig).print_png(io.BytesIO())
-    _WARM = True
+def _coincide(a: Line, b: Line, span: float) -> bool:
+    """Whether two lines lie on top of each other where both have points."""
+    lo, hi = max(a.x[0], b.x[0]), min(a.x[-1], b.x[-1])
+    if hi <= lo or span <= 0:
+        return False
+    grid = np.linspace(lo, hi, 50)
+    d = np.abs(np.interp(grid, a.x, a.y) - np.interp(grid, b.x, b.y))
+    return bool(np.nanmax(d) <= COINCIDE * span)
 
 
 class LossPlot(widgets.VBox):
+    """A live plot of training curves; see the module docstring. Feed it with `update`."""
+
     def __init__(self, *, title: str = "training", smoothing: float = 0.6, logy: bool = False,
-                 accuracy: bool | None = None, lr: bool | None = None, budget: float = 0.025,
-                 min_interval: float = 0.25, width: float = 7.0, height: float = 3.6,
+                 accuracy: bool | None = None, lr: bool | None = None, budget: float = 0.03,
+                 min_interval: float = 0.3, width: float = 7.0, height: float = 3.6,
                  dpi: int = 100, clock=time.perf_counter):
         super().__init__()
+        self.add_class("ember-lossplot-widget")
         self.title, self.smoothing, self.logy = title, float(smoothing), logy
         self.show_accuracy, self.show_lr = accuracy, lr
         self.budget, self.min_interval = float(budget), float(min_interval)
@@ -129,64 +164,68 @@ class LossPlot(widgets.VBox):
         self._last_draw_end = None
         self._start = None               # clock at the first update of this stretch of training
         self._spent = 0.0                # seconds spent drawing since then
-        self._last_update = 0.0
+        self._last_update = -math.inf
+        self._next_draw = -math.inf      # clock time from which the next redraw is due
+        self._data = None                # the current run's series
         self._cost = 0.0                 # typical seconds per draw (recent draws)
         self._dirty = False
-        self._png = b""
-        self._fig = self._fig_key = self._fig_lines = None
-        _warm_up()
-        self._image = widgets.Image(format="png", layout=widgets.Layout(
-            width=f"{int(width * dpi)}px", max_width="100%"))      # never blurred by upscaling
-        self._image.add_class("ember-lossplot-image")
+        self._svg = widgets.HTML(layout=widgets.Layout(width=f"{int(width * dpi)}px",
+                                                       max_width="100%"))
+        self._svg.add_class("ember-lossplot-view")
         self._status = widgets.HTML()
         self._status.add_class("ember-lossplot-status")
-        self.children = [self._image, self._status]
+        self.children = [self._svg, self._status]
 
     # ---- feeding ------------------------------------------------------------------------------
     def new_run(self, name: str):
         """Start (or switch to) a run: later updates without `run=` go to it."""
         if name not in self.runs:
             self.runs[name] = _Run(name, COLORS[len(self.runs) % len(COLORS)],
-                                   min(max(self.smoothing, 0.0), 0.999))
+                                   min(max(self.smoothing, 0.0), 0.999),
+                                   named=name != DEFAULT_RUN)
         self.current = name
+        self._data = self.runs[name].data
         return self
 
     def update(self, step, *, run: str | None = None, force: bool = False, **values) -> bool:
         """Record `values` (loss, val_loss, accuracy, val_accuracy, lr) at `step`; redraw if due.
 
         Returns whether it redrew. Costs a few list appends when it does not."""
-        if run is not None:
-            self.new_run(run)
-        elif self.current is None:
-            self.new_run("run")
-        r = self.runs[self.current]
-        data = r.data
+        if run is not None or self._data is None:
+            self.new_run(run if run is not None else (self.current or DEFAULT_RUN))
+        data = self._data
         for k, v in values.items():
             if v is None:
                 continue
-            if k not in data:
+            try:
+                xs, ys = data[k]
+            except KeyError:
                 raise TypeError(f"LossPlot.update got unknown series {k!r}; known: "
-                                f"{', '.join(SERIES)}")
-            xs, ys = data[k]
+                                f"{', '.join(SERIES)}") from None
             xs.append(step)
             ys.append(v if type(v) is float else _scalar(v))
         self.n_updates += 1
         now = self.clock()
-        if self._start is None or now - self._last_update > IDLE_RESET:
-            self._start, self._spent = now, 0.0     # a new stretch of training: fresh budget
+        if now - self._last_update > IDLE_RESET:      # a new stretch of training: fresh budget
+            self._start, self._spent = now, 0.0
+            self._schedule()
         self._last_update = now
         self._dirty = True
-        if force or self._due(now):
+        if force or now >= self._next_draw:
             self.draw()
             return True
         return False
 
-    def _due(self, now) -> bool:
+    def _schedule(self):
+        """When the next redraw is due: `min_interval` after the last one, and once the time
+        spent drawing plus one more redraw fits within `budget` of the time since the start."""
         if self._last_draw_end is None:
-            return True
-        if now - self._last_draw_end < self.min_interval:
-            return False
-        return self._spent + self._cost <= self.budget * (now - self._start)
+            self._next_draw = -math.inf
+        elif self.budget <= 0:
+            self._next_draw = math.inf
+        else:
+            self._next_draw = max(self._last_draw_end + self.min_interval,
+                                  self._start + (self._spent + self._cost) / self.budget)
 
     def flush(self):
         """Redraw now if anything arrived since the last redraw (call once after training)."""
@@ -202,139 +241,176 @@ class LossPlot(widgets.VBox):
 
     # ---- drawing ------------------------------------------------------------------------------
     def draw(self):
+        """Redraw the live picture now."""
         t0 = self.clock()
-        self._png = self.render_png()
-        self._image.value = self._png
+        self.n_draws += 1
+        self._svg.value = self.svg()
+        self._status.value = self._status_html()
         t1 = self.clock()
         cost = max(0.0, t1 - t0)
         self.draw_time += cost
         self._spent += cost
-        self.n_draws += 1
         self._dirty = False
         self._last_draw_end = t1
         self._cost = cost if self.n_draws == 1 else 0.5 * (self._cost + cost)
-        self._status.value = self._status_html()
+        if self._start is None:
+            self._start = t0
+        self._schedule()
+
+    def svg(self) -> str:
+        """The live picture: SVG text of the current data."""
+        return plot_svg.render(self.panels(), title=self.title, width=int(self.size[0] * self.dpi),
+                               height=int(self.size[1] * self.dpi), draws=self.n_draws)
 
     def _status_html(self):
         parts = []
         for r in self.runs.values():
-            xs, ys = r.data["loss"]
-            last = f"loss {ys[-1]:.4g}" if ys else ""
-            vx, vy = r.data["val_loss"]
-            if vy:
-                last += f" · val {vy[-1]:.4g}"
+            bits = []
             step = max([d[0][-1] for d in r.data.values() if d[0]], default=0)
-            parts.append(f"<b style='color:{r.color}'>{r.name}</b> step {step} {last}")
-        return (f"<span style='font-size:11px;color:#555' data-draws='{self.n_draws}'>"
-                + " &nbsp;|&nbsp; ".join(parts) + f" &nbsp;({self.n_draws} redraws)</span>")
-
-    def _figure(self):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        fig = Figure(figsize=self.size, dpi=self.dpi)
-        FigureCanvasAgg(fig)
-        return fig
+            bits.append(f"step {step}")
+            for key, name in (("loss", "loss"), ("val_loss", "val loss"),
+                              ("accuracy", "acc"), ("val_accuracy", "val acc")):
+                ys = r.data[key][1]
+                if ys:
+                    bits.append(f"{name} {ys[-1]:.4g}")
+            head = (f"<b style='color:{r.color}'>{r.name}</b> " if r.named or len(self.runs) > 1
+                    else "")
+            parts.append(head + " · ".join(bits))
+        return (f"<span style='font-size:12px;color:#444' data-draws='{self.n_draws}'>"
+                + " &nbsp;|&nbsp; ".join(parts) + "</span>")
 
     def _has(self, series):
         return any(r.data[series][1] for r in self.runs.values())
 
-    def render_png(self) -> bytes:
-        """PNG of the current data. The figure is kept between redraws and only its lines'
-        data change, unless a run or a series appeared (then it is rebuilt)."""
-        key = self._structure()
-        if self._fig is None or key != self._fig_key:
-            self._fig, self._fig_lines = self._build(key)
-            self._fig_key = key
-        self._fill(self._fig, self._fig_lines)
-        buf = io.BytesIO()
-        self._fig.canvas.print_png(buf)
-        return buf.getvalue()
-
-    def figure(self):
-        """A fresh matplotlib Figure of the current data."""
-        fig, lines = self._build(self._structure())
-        self._fill(fig, lines)
-        return fig
-
-    def _structure(self) -> tuple:
+    def panels(self) -> list:
+        """What is drawn, as plot_svg Panels (loss, and accuracy below when there is some)."""
         acc = self._has("accuracy") or self._has("val_accuracy")
         acc = acc if self.show_accuracy is None else (self.show_accuracy and acc)
         lr = self._has("lr") if self.show_lr is None else (self.show_lr and self._has("lr"))
-        runs = tuple((r.name, tuple(k for k in SERIES if r.data[k][1]))
-                     for r in self.runs.values())
-        return bool(acc), bool(lr), runs, self.logy, self.smoothing > 0, self.title, self.size
+        one = len(self.runs) == 1 and not next(iter(self.runs.values())).named
+        smoothed = self.smoothing > 0
+        main = Panel(ylabel="loss", right_label="learning rate" if lr else "", log=self.logy)
+        below = Panel(ylabel="accuracy") if acc else None
+        names = {"loss": "train loss", "val_loss": "val loss", "accuracy": "train acc",
+                 "val_accuracy": "val acc"}
+        for k, r in enumerate(self.runs.values()):
+            for series, panel in (("loss", main), ("val_loss", main), ("accuracy", below),
+                                  ("val_accuracy", below)):
+                if panel is None or not r.data[series][1]:
+                    continue
+                xs, ys = r.arrays(series)
+                color = SERIES_COLORS[series] if one else r.color
+                dash = "6 3" if series.startswith("val") else ""
+                label = names[series] if one else f"{r.name} {names[series].split()[0]}"
+                few = series.startswith("val") and len(ys) < 30
+                if smoothed and not series.startswith("val") and len(ys) > 1:
+                    panel.lines.append(Line(xs, ys, color, None, dash, 1.0, 0.25))
+                    ys = r.smoothed(series)
+                panel.lines.append(Line(xs, ys, color, label, dash, 1.8, 1.0,
+                                        "circle" if few else None))
+            if lr and r.data["lr"][1]:
+                color = SERIES_COLORS["lr"] if one else LR_COLORS[k % len(LR_COLORS)]
+                main.lines.append(Line(*r.arrays("lr"), color,
+                                       "learning rate" if one else f"{r.name} lr", "2 3", 1.4,
+                                       right=True))
+        panels = [main] + ([below] if below is not None else [])
+        for panel in panels:
+            self._mark_coinciding(panel)
+            if smoothed and any(l.label is None for l in panel.lines):
+                panel.note = "; ".join(x for x in ("faint: raw, solid: smoothed", panel.note) if x)
+        return panels
 
-    def _build(self, key):
-        acc, lr, _, logy, smoothed, title, _ = key
-        fig = self._figure()
-        if acc:
-            ax, ax_acc = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    @staticmethod
+    def _mark_coinciding(panel):
+        """Give lines that lie on top of each other markers (a shape each, staggered) and say so."""
+        for right in (False, True):
+            lines = [l for l in panel.lines if l.label and l.right == right and len(l.y) > 1]
+            if len(lines) < 2:
+                continue
+            ys = np.concatenate([l.y[np.isfinite(l.y)] for l in lines])
+            if ys.size == 0:
+                continue
+            span = float(ys.max() - ys.min())
+            if panel.log and not right and (ys > 0).all():
+                span = 0.0                        # compare on the log scale instead
+                lines_cmp = [Line(l.x, np.log10(l.y), l.color) for l in lines]
+                lv = np.concatenate([c.y for c in lines_cmp])
+                span = float(lv.max() - lv.min())
+            else:
+                lines_cmp = lines
+            pairs = []
+            for a in range(len(lines)):
+                for b in range(a + 1, len(lines)):
+                    if _coincide(lines_cmp[a], lines_cmp[b], span):
+                        pairs.append((lines[a], lines[b]))
+            hit = []
+            for a, b in pairs:
+                for l in (a, b):
+                    if l not in hit:
+                        hit.append(l)
+            for k, l in enumerate(hit):
+                l.marker = plot_svg.MARKERS[k % len(plot_svg.MARKERS)]
+                l.marker_phase = k / max(2, len(hit))
+            if pairs:
+                said = ", ".join(f"{a.label} = {b.label}" for a, b in pairs[:2])
+                panel.note = f"on top of each other: {said}"
+
+    # ---- static pictures (matplotlib) ---------------------------------------------------------
+    def figure(self):
+        """A matplotlib Figure of the current data (the same lines as the live picture)."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        panels = self.panels()
+        fig = Figure(figsize=self.size, dpi=self.dpi)
+        FigureCanvasAgg(fig)
+        if len(panels) > 1:
+            axes = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
         else:
-            ax, ax_acc = fig.subplots(1, 1), None
-        ax_lr = ax.twinx() if lr else None
-        lines = []                  # (Line2D, run, series, smoothed?)
-        many = len(self.runs) > 1
+            axes = [fig.subplots(1, 1)]
+        marks = {"circle": "o", "square": "s", "triangle": "^", "diamond": "D"}
+        for ax, panel in zip(axes, panels):
+            twin = ax.twinx() if any(l.right for l in panel.lines) else None
+            for l in panel.lines:
+                axis = twin if l.right else ax
+                k = max(1, len(l.y) // MAX_POINTS)
+                ls = "--" if l.dash.startswith("6") else (":" if l.dash else "-")
+                axis.plot(l.x[::k], l.y[::k], ls, color=l.color, lw=l.width, alpha=l.opacity,
+                          label=l.label, marker=marks.get(l.marker, ""),
+                          markevery=None if len(l.y) <= 30 else max(1, len(l.y) // 6),
+                          markerfacecolor="white", markersize=5)
+            if panel.log:
+                ax.set_yscale("log")
+            ax.set_ylabel(panel.ylabel)
+            ax.grid(alpha=0.3)
+            handles, labels = ax.get_legend_handles_labels()
+            if twin is not None:
+                twin.set_ylabel(panel.right_label, color="#666")
+                h2, l2 = twin.get_legend_handles_labels()
+                handles, labels = handles + h2, labels + l2
+            if handles:
+                ax.legend(handles, labels, fontsize=8, loc="upper right",
+                          title=panel.note or None, title_fontsize=7)
+        axes[0].set_title(self.title, fontsize=11)
+        axes[-1].set_xlabel("step")
+        fig.tight_layout()
+        return fig
 
-        def add(axis, r, series, style, what):
-            if not r.data[series][1]:
-                return
-            label = f"{r.name} {what}" if many else what
-            if smoothed:
-                lines.append((axis.plot([], [], style, color=r.color, alpha=0.2, lw=1)[0],
-                              r, series, False))
-            lines.append((axis.plot([], [], style, color=r.color, lw=1.6, label=label)[0],
-                          r, series, smoothed))
-
-        for r in self.runs.values():
-            add(ax, r, "loss", "-", "train")
-            add(ax, r, "val_loss", "--", "val")
-            if ax_acc is not None:
-                add(ax_acc, r, "accuracy", "-", "train acc")
-                add(ax_acc, r, "val_accuracy", "--", "val acc")
-            if ax_lr is not None and r.data["lr"][1]:
-                lines.append((ax_lr.plot([], [], ":", color=r.color, alpha=0.8, lw=1.2)[0],
-                              r, "lr", False))
-        ax.set_ylabel("loss")
-        if logy and self._has("loss"):
-            ax.set_yscale("log")
-        ax.grid(alpha=0.3)
-        ax.set_title(title, fontsize=11)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8, loc="upper right")
-        if ax_lr is not None:
-            ax_lr.set_ylabel("learning rate", color="#777")
-            ax_lr.tick_params(axis="y", labelcolor="#777", labelsize=8)
-        if ax_acc is not None:
-            ax_acc.set_ylabel("accuracy")
-            ax_acc.grid(alpha=0.3)
-            ax_acc.set_xlabel("step")
-        else:
-            ax.set_xlabel("step")
-        fig.subplots_adjust(left=0.09, right=0.89 if ax_lr is not None else 0.97, top=0.91,
-                            bottom=0.13, hspace=0.08)     # fixed: tight_layout costs half a draw
-        return fig, lines
-
-    def _fill(self, fig, lines):
-        for line, r, series, smoothed in lines:
-            xs, ys = r.data[series]
-            if smoothed:
-                ys = r.smoothed(series)
-            k = max(1, len(ys) // MAX_POINTS)             # long runs: plot every k-th point
-            line.set_data(xs[::k], ys[::k])
-            few = len(ys) < 30 and series.startswith("val")
-            line.set_marker("o" if few else "")
-            line.set_markersize(3)
-        for ax in fig.axes:
-            ax.relim()
-            ax.autoscale_view()
+    def render_png(self) -> bytes:
+        """PNG of the current data (matplotlib; for pictures that outlive the widget)."""
+        buf = io.BytesIO()
+        self.figure().canvas.print_png(buf)
+        return buf.getvalue()
 
     def save(self, path, dpi: int | None = None):
-        """Save the current plot as PNG (or any format matplotlib knows, by extension)."""
-        fig = self.figure()
-        fig.savefig(path, dpi=dpi or 100)
+        """Save the current plot as PNG (or any format matplotlib knows, by extension); `.svg`
+        writes the live picture itself."""
+        if str(path).endswith(".svg"):
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(self.svg())
+            return path
+        self.figure().savefig(path, dpi=dpi or 100)
         return path
 
-    # ---- static fallbacks ----------------------------------------------------------------------
     def _repr_png_(self):
         return self.render_png() if self.runs else None
 
@@ -350,4 +426,4 @@ class LossPlot(widgets.VBox):
 
     def __repr__(self):
         n = sum(len(r.data["loss"][1]) for r in self.runs.values())
-        return f"<ember.viz.LossPlot: {len(self.runs)} run(s), {n} loss points, {self.n_draws} redraws>"
+        return f"<ember.viz.LossPlot: {len(self.runs)} run(s), {n} loss points>"
