@@ -248,3 +248,34 @@ def test_step_with_an_epoch_jumps_by_the_closed_form_and_warns(make, epoch, fact
     with pytest.warns(UserWarning, match="epoch parameter in `scheduler.step\\(\\)`"):
         s.step(epoch)
     assert s.last_epoch == epoch and s.get_last_lr()[0] == pytest.approx(0.1 * factor, rel=1e-12)
+
+
+def test_constant_polynomial_and_multiplicative_lr():
+    s = sched.ConstantLR(make_opt(), factor=0.5, total_iters=3)
+    assert lrs_over(s, 5) == pytest.approx([0.05, 0.05, 0.05, 0.1, 0.1, 0.1], rel=1e-12)
+    s = sched.PolynomialLR(make_opt(), total_iters=4, power=2.0)
+    expected = [0.1 * (1 - min(e, 4) / 4) ** 2 for e in range(7)]
+    assert lrs_over(s, 6) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    s = sched.MultiplicativeLR(make_opt(), lambda e: 0.5 if e % 2 else 0.9)
+    expected = [0.1]
+    for e in range(1, 6):
+        expected.append(expected[-1] * (0.5 if e % 2 else 0.9))
+    assert lrs_over(s, 5) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        sched.ConstantLR(make_opt(), factor=2.0)
+    with pytest.raises(TypeError, match="lr_lambda should be a function"):
+        sched.MultiplicativeLR(make_opt(), 0.9)
+
+
+def test_chained_scheduler_multiplies_and_sequential_restarts_each_part():
+    opt = make_opt()
+    s = sched.ChainedScheduler([sched.ConstantLR(opt, 0.1, total_iters=2),
+                                sched.ExponentialLR(opt, gamma=0.9)])
+    expected = [0.1 * (0.1 if e < 2 else 1.0) * 0.9 ** e for e in range(6)]
+    assert lrs_over(s, 5) == pytest.approx(expected, rel=1e-12)
+    assert len(s.state_dict()["_schedulers"]) == 2
+    opt = make_opt()
+    s = sched.SequentialLR(opt, [sched.ConstantLR(opt, 0.1, total_iters=2),
+                                 sched.PolynomialLR(opt, total_iters=5, power=0.5)], [3])
+    expected = [0.01, 0.01, 0.1] + [0.1 * (1 - e / 5) ** 0.5 for e in range(6)]
+    assert lrs_over(s, 8) == pytest.approx(expected, rel=1e-12, abs=1e-15)
