@@ -1,4 +1,5 @@
-"""Elementwise math: arithmetic with broadcasting, and the unary functions of neural nets."""
+"""Elementwise math: arithmetic with broadcasting (the unary ops live in unary.py), and the
+public functions and in-place methods of both."""
 from __future__ import annotations
 
 import math
@@ -8,7 +9,9 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from ..errors import DivisionByZeroError, DTypeError
+from ..backend import array_module_of as _xp
 from .dispatch import apply_binary, inplace, to_tensor
+from .unary import Abs, Clamp, Cos, Exp, Log, Neg, Relu, Sigmoid, Sign, Sin, Sqrt, Tanh
 
 
 # ---- binary ------------------------------------------------------------------------------------
@@ -175,201 +178,6 @@ def _split(grad, wins, ties, node):
     ga = grad * share if node.needs(0) else None
     gb = grad * (1.0 - share) if node.needs(1) else None
     return ga, gb
-
-
-from ..backend import array_module_of as _xp
-
-
-# ---- unary -------------------------------------------------------------------------------------
-class Neg(Op):
-    rule = "grad_x = -grad"
-
-    def forward(self, x):
-        return -x
-
-    def backward(self, grad):
-        return (-grad,)
-
-    def vjp(self, grad):
-        return (-grad,)
-
-
-class Exp(Op):
-    rule = "grad_x = grad * exp(x)"
-    saves_output = True
-
-    def forward(self, x):
-        self.out = _xp(x).exp(x)
-        return self.out
-
-    def backward(self, grad):
-        return (grad * self.out,)
-
-    def vjp(self, grad):
-        return (grad * self.saved_output(self.out),)
-
-
-class Log(Op):
-    rule = "grad_x = grad / x"
-    saves = (0,)
-
-    def forward(self, x):
-        self.x = x
-        return _xp(x).log(x)
-
-    def backward(self, grad):
-        return (grad / self.x,)
-
-    def vjp(self, grad):
-        return (grad / self.saved_input(0, self.x),)
-
-
-class Sqrt(Op):
-    rule = "grad_x = grad / (2 * sqrt(x))"
-    saves_output = True
-
-    def forward(self, x):
-        self.out = _xp(x).sqrt(x)
-        return self.out
-
-    def backward(self, grad):
-        return (grad / (2 * self.out),)
-
-    def vjp(self, grad):
-        return (grad / (2 * self.saved_output(self.out)),)
-
-
-class Abs(Op):
-    rule = "grad_x = grad * sign(x)"
-    saves = (0,)
-
-    def forward(self, x):
-        self.x = x
-        return _xp(x).abs(x)
-
-    def backward(self, grad):
-        return (grad * _xp(self.x).sign(self.x),)
-
-    def vjp(self, grad):
-        return (grad * self.const(_xp(self.x).sign(self.x)),)
-
-
-class Tanh(Op):
-    rule = "grad_x = grad * (1 - tanh(x)**2)"
-    saves_output = True
-
-    def forward(self, x):
-        self.out = _xp(x).tanh(x)
-        return self.out
-
-    def backward(self, grad):
-        return (grad * (1 - self.out * self.out),)
-
-    def vjp(self, grad):
-        out = self.saved_output(self.out)
-        return (grad * (1 - out * out),)
-
-
-class Sigmoid(Op):
-    rule = "grad_x = grad * s * (1 - s), s = sigmoid(x)"
-    saves_output = True
-
-    def forward(self, x):
-        xp = _xp(x)
-        # exp of a non-positive number never overflows, whatever the sign of x
-        e = xp.exp(-xp.abs(x))
-        self.out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-        return self.out
-
-    def backward(self, grad):
-        return (grad * self.out * (1 - self.out),)
-
-    def vjp(self, grad):
-        out = self.saved_output(self.out)
-        return (grad * out * (1 - out),)
-
-
-class Relu(Op):
-    rule = "grad_x = grad * (x > 0)"
-    saves_output = True
-
-    def forward(self, x):
-        self.out = _xp(x).maximum(x, 0)
-        return self.out
-
-    def backward(self, grad):
-        # a mask of 0s and 1s in grad's dtype: numpy multiplies float by bool much more slowly
-        return (grad * (self.out > 0).astype(grad.dtype),)
-
-    def vjp(self, grad):
-        return (grad * self.const((self.out > 0).astype(self.out.dtype)),)
-
-
-class Clamp(Op):
-    rule = "grad_x = grad where min <= x <= max, else 0"
-    saves = (0,)
-
-    def forward(self, x, min=None, max=None):
-        self.x, self.lo, self.hi = x, min, max
-        xp = _xp(x)
-        if max is None:
-            return xp.maximum(x, min)
-        return xp.minimum(x, max) if min is None else xp.clip(x, min, max)
-
-    def backward(self, grad):
-        x, mask = self.x, None
-        if self.lo is not None:
-            mask = x >= self.lo
-        if self.hi is not None:
-            mask = (x <= self.hi) if mask is None else mask & (x <= self.hi)
-        return (grad if mask is None else grad * mask.astype(grad.dtype),)  # as in Relu
-
-    def vjp(self, grad):
-        return (grad * self.const(self.backward(_xp(self.x).ones_like(self.x))[0]),)
-
-
-class Sin(Op):
-    rule = "grad_x = grad * cos(x)"
-    saves = (0,)
-
-    def forward(self, x):
-        self.x = x
-        return _xp(x).sin(x)
-
-    def backward(self, grad):
-        return (grad * _xp(self.x).cos(self.x),)
-
-    def vjp(self, grad):
-        return (grad * self.saved_input(0, self.x).cos(),)
-
-
-class Cos(Op):
-    rule = "grad_x = -grad * sin(x)"
-    saves = (0,)
-
-    def forward(self, x):
-        self.x = x
-        return _xp(x).cos(x)
-
-    def backward(self, grad):
-        return (-grad * _xp(self.x).sin(self.x),)
-
-    def vjp(self, grad):
-        return (-grad * self.saved_input(0, self.x).sin(),)
-
-
-class Sign(Op):
-    rule = "grad_x = 0 (sign is piecewise constant)"
-
-    def forward(self, x):
-        self.shape = x.shape
-        return _xp(x).sign(x)
-
-    def backward(self, grad):
-        return (grad * 0,)
-
-    def vjp(self, grad):
-        return (grad * 0,)
 
 
 # ---- public functions --------------------------------------------------------------------------
