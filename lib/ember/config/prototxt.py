@@ -63,7 +63,7 @@ def loads(text: str, source: str = "prototxt") -> dict:
         line = toks[min(at if at is not None else pos, len(toks) - 1)][2] if toks else 1
         raise PrototxtError(f"{source}, line {line}: {msg}")
 
-    def message(closing: bool) -> dict:
+    def message(closing: str | None) -> dict:
         nonlocal pos
         out: dict = {}
         while pos < len(toks):
@@ -85,7 +85,7 @@ def loads(text: str, source: str = "prototxt") -> dict:
             tok, kind, _ = toks[pos]
             if tok == "{":
                 pos += 1
-                value = message(True)
+                value = message(f"the '{{' of '{name}' (line {toks[pos - 1][2]})")
             elif tok == "[":
                 pos += 1
                 value = []
@@ -112,10 +112,10 @@ def loads(text: str, source: str = "prototxt") -> dict:
             else:
                 out[name] = value
         if closing:
-            fail("missing '}' at the end")
+            fail(f"{closing} is never closed: a '}}' is missing")
         return out
 
-    return _plain(message(False))
+    return _plain(message(None))
 
 
 class _Repeated(list):
