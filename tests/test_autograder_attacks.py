@@ -43,6 +43,146 @@ def attack(code, base=WRONG, cell="sigmoid_answer"):
     return d
 
 
+# Code that collects the instructor's solution cells from every notebook it can read into _found,
+# then defines them. Used after a wrong sigmoid with the other answers left empty: any credit at
+# all means the solution was read.
+TAKE = """
+import json as _json
+_found = {}
+def _take(text):
+    try:
+        nb = _json.loads(text)
+        for c in nb.get("cells", []):
+            m = c.get("metadata", {}).get("nbgrader", {})
+            if m.get("solution") and c.get("cell_type") == "code":
+                _found.setdefault(m.get("grade_id"), "".join(c["source"]))
+    except Exception:
+        pass
+"""
+USE = """
+print("FOUND", sorted(_found))
+if {"sigmoid_answer", "softmax_answer", "linear_answer"} <= set(_found):
+    exec("\\n".join(_found[k] for k in ("sigmoid_answer", "softmax_answer", "linear_answer")), globals())
+"""
+# Walks the whole file system (as a determined student would) for notebooks and git repositories;
+# reads git objects with `git` and, for loose objects, with zlib alone.
+STEAL = TAKE + """
+import os, subprocess, zlib
+_gits = []
+for _top, _dirs, _files in os.walk("/"):
+    _dirs[:] = [d for d in _dirs if not (_top == "/" and d in ("proc", "sys", "dev", "usr"))
+                and d not in ("site-packages", "node_modules", "__pycache__")]
+    for _f in _files:
+        if _f.endswith(".ipynb"):
+            try:
+                _take(open(os.path.join(_top, _f), encoding="utf-8").read())
+            except (OSError, UnicodeDecodeError):
+                pass
+    if _top.endswith("/.git"):
+        _gits.append(_top)
+        try:
+            _names = subprocess.run(["git", "--git-dir", _top, "ls-tree", "-r", "--name-only", "HEAD"],
+                                    capture_output=True, text=True, timeout=20).stdout.split()
+            for _n in _names:
+                if _n.endswith("00_demo/00_demo.ipynb") and "/source/" in "/" + _n:
+                    _take(subprocess.run(["git", "--git-dir", _top, "show", "HEAD:" + _n],
+                                         capture_output=True, text=True, timeout=20).stdout)
+        except Exception:
+            pass
+        for _d, _, _objs in os.walk(os.path.join(_top, "objects")):
+            for _o in _objs:
+                try:
+                    _raw = zlib.decompress(open(os.path.join(_d, _o), "rb").read())
+                    if b"BEGIN SOLUTION" in _raw:
+                        _take(_raw.split(b"\\0", 1)[1].decode())
+                except Exception:
+                    pass
+print("GITS", _gits)
+"""
+
+
+def steal(code: str) -> dict:
+    """A wrong sigmoid followed by `code` (which fills _found), the other answers empty."""
+    return dict(sigmoid_answer=WRONG["sigmoid_answer"] + code + USE, softmax_answer="pass\n",
+                linear_answer="pass\n")
+
+
+def proc_root(course: str) -> str:
+    """Through /proc/PID/root: the file system as another process (the grader) sees it."""
+    return TAKE + f"""
+import os
+for _p in os.listdir("/proc"):
+    if _p.isdigit():
+        for _rel in ("/source/00_demo/00_demo.ipynb", "/release/00_demo/00_demo.ipynb"):
+            try:
+                _take(open("/proc/" + _p + "/root" + {course!r} + _rel).read())
+            except OSError:
+                pass
+"""
+
+
+def leftovers(tag: str) -> str:
+    """Files left in the machine's shared temporary folders, and /dev/shm filled as far as it goes."""
+    return f"""
+import os
+for _d in ("/tmp", "/var/tmp", "/dev/shm"):
+    try:
+        open(os.path.join(_d, "ember-left-{tag}"), "w").write("left behind")
+    except OSError:
+        pass
+_mb = 0
+try:
+    while _mb < 4096:
+        with open("/dev/shm/ember-fill-{tag}-%d" % _mb, "wb") as _f:
+            _f.write(b"x" * (16 << 20))
+        _mb += 16
+except OSError:
+    pass
+print("SHM_MB", _mb)
+for _f in os.listdir("/dev/shm"):
+    if _f.startswith("ember-fill"):
+        os.remove(os.path.join("/dev/shm", _f))
+"""
+
+
+# Put after the softmax answer, before the hidden softmax test: records the code of every cell the
+# driver compiles from then on. The two attacks below (linear, called after the hidden test) then
+# try to get that test's code into test_linear's feedback.
+SPY = """
+import builtins
+_seen, _compile = [], builtins.compile
+def _spy(src, *a, **k):
+    if isinstance(src, str):
+        _seen.append(src)
+    return _compile(src, *a, **k)
+builtins.compile = _spy
+"""
+LEAK_GOT = """
+class _Shape(np.ndarray):
+    @property
+    def shape(self):
+        found = [s for s in _seen if "softmax(big)" in s]
+        print("SECRET", found[:1])
+        return (found[0] if found else "nothing", 2)
+def linear(x, W, b):
+    return (SCALE * (x @ W + b)).view(_Shape)
+"""
+LEAK_ERROR = """
+import json, os, struct, sys
+def linear(x, W, b):
+    found = [s for s in _seen if "softmax(big)" in s]
+    print("SECRET", found[:1])
+    f = sys._getframe()
+    while f is not None and "res_fd" not in f.f_locals:
+        f = f.f_back
+    h = json.dumps({"event": "done", "index": f.f_locals["idx"], "status": "error", "exc": "big_1000_0",
+                    "msg": found[0] if found else "nothing", "records": [], "blobs": []}).encode()
+    p = struct.pack("<I", len(h)) + h
+    os.write(f.f_locals["res_fd"], struct.pack("<Q", len(p)) + p)
+    return SCALE * (x @ W + b)
+"""
+
+
 def read_solution(course: str) -> dict:
     """Wrong answers, plus code that runs the solution cells it finds in the course directory."""
     return attack(f"""
@@ -182,7 +322,7 @@ def build_students(root: Path) -> dict:
     S["hidden_leak"] = dict(WRONG, linear_answer=textwrap.dedent("""
         def linear(x, W, b):
             import gc
-            found = [o for o in gc.get_objects() if isinstance(o, str) and "softmax(" in o and "big" in o]
+            found = [o for o in gc.get_objects() if isinstance(o, str) and "softmax(big)" in o and "gc." not in o]
             raise ValueError("LEAK " + " | ".join(found))
         """))
     # --- robustness (correct answers, one problem): recorded outcome, partial credit
@@ -200,6 +340,17 @@ def build_students(root: Path) -> dict:
         S["fork_bomb"] = dict(CORRECT, softmax_answer=(
             "import os\ndef softmax(z):\n    while True:\n        try:\n            os.fork()\n"
             "        except OSError:\n            pass\n"))
+    # --- issue 14: the solution anywhere on the machine, hidden-test text, leftovers, HTML, bad notebooks
+    S["read_git"] = steal(STEAL)
+    S["proc_root"] = steal(proc_root(course))
+    if ISOLATION != "none":
+        S["leftovers"] = attack(leftovers("attacks"), CORRECT)
+    S["leak_got"] = dict(CORRECT, softmax_answer=CORRECT["softmax_answer"] + SPY, linear_answer=LEAK_GOT)
+    S["leak_error"] = dict(CORRECT, softmax_answer=CORRECT["softmax_answer"] + SPY, linear_answer=LEAK_ERROR)
+    S["script_cells"] = "SCRIPT"
+    S["nbformat_5"] = "NBFORMAT5"
+    S["grade_id_list"] = "GRADE_ID_LIST"
+    S["store_blocked"] = CORRECT  # its autograded/ folder cannot be made (see `graded`)
     S["duplicated_cell"] = "DUPLICATE"
     S["reordered_cells"] = "REORDER"
     S["retyped_cell"] = "RETYPE"
@@ -243,8 +394,29 @@ def build_students(root: Path) -> dict:
             elif spec == "UNREADABLE":
                 subs[name] = submit(root, name, A, "{ this is not json")
                 continue
+            elif spec == "SCRIPT":
+                nb.cells.insert(1, nbformat.v4.new_markdown_cell(SCRIPT_MARKDOWN))
+                nb.cells.insert(2, nbformat.v4.new_raw_cell("<script>alert('raw')</script>"))
+                nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
+                    "state": {}, "version_major": 2, "version_minor": 0, "x": "</script><script>alert('w')</script>"}}
+            elif spec in ("NBFORMAT5", "GRADE_ID_LIST"):
+                d = json.loads(json.dumps(nb))
+                if spec == "NBFORMAT5":
+                    d["nbformat"] = 5
+                else:
+                    d["cells"].insert(1, {"cell_type": "markdown", "metadata": {"nbgrader": {"grade_id": ["x"]}},
+                                          "source": "a list"})
+                    d["cells"].insert(2, {"cell_type": "code", "metadata": {"nbgrader": {"grade_id": {"a": 1}}},
+                                          "source": "x = 1", "outputs": [], "execution_count": None})
+                subs[name] = submit(root, name, A, json.dumps(d))
+                continue
         subs[name] = submit(root, name, A, nb)
     return subs
+
+
+SCRIPT_MARKDOWN = ("<script>alert('md')</script><img src=x onerror=\"alert('img')\"> [click](javascript:alert('a'))\n"
+                   "[ref]: javascript:alert('ref')\n![i](javascript:alert('i')) <a href='javascript:alert(1)'>a</a>")
+SCRATCH_MB = 64
 
 
 @pytest.fixture(scope="session")
@@ -252,7 +424,10 @@ def graded(tmp_path_factory):
     from autograder.grade import grade_assignment
     root = make_course(tmp_path_factory.mktemp("attacks"), FIXTURE_COURSE, [A])
     build_students(root)
-    limits = Limits(cell_timeout=3.0, total_timeout=60.0, memory_mb=1024, output_bytes=2 << 20)
+    (root / "autograded").mkdir(exist_ok=True)
+    (root / "autograded" / "store_blocked").write_text("a file where the grader needs a folder")
+    limits = Limits(cell_timeout=3.0, total_timeout=60.0, memory_mb=1024, output_bytes=2 << 20,
+                    scratch_mb=SCRATCH_MB)
     results = grade_assignment(root, A, limits=limits, jobs=2, progress=False)
     return root, results
 
@@ -271,8 +446,19 @@ def test_every_submission_has_a_recorded_outcome(graded):
         assert r["status"] in ("graded", "needs_attention"), name
         if r["status"] == "needs_attention":
             assert r["reasons"], name
-        assert (root / "autograded" / name / A / "ember-result.json").exists()
-        assert (root / "feedback" / name / A / f"{A}.html").exists()
+        if name != "store_blocked":
+            assert (root / "autograded" / name / A / "ember-result.json").exists(), name
+            assert (root / "autograded" / name / A / f"{A}.ipynb").exists(), name
+        assert (root / "feedback" / name / A / f"{A}.html").exists(), name
+
+
+def test_a_student_whose_results_cannot_be_stored_needs_attention_alone(graded):
+    root, results = graded
+    r = results["store_blocked"]
+    assert r["score"] == 10 and r["status"] == "needs_attention", r
+    assert any(x.startswith("results not stored: ") for x in r["reasons"]), r["reasons"]
+    assert "needs the instructor" in (root / "feedback" / "store_blocked" / A / f"{A}.html").read_text()
+    assert sum(x["status"] == "graded" for x in results.values()) > 10
 
 
 def test_correct_and_partial(graded):
@@ -365,3 +551,141 @@ def test_no_stray_processes_left():
     import subprocess
     out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert "autograder._driver" not in out
+
+
+# ---------------------------------------------------------------- issue 14
+
+@needs_isolation
+@pytest.mark.parametrize("name", ["read_git", "proc_root"])
+def test_the_solution_cannot_be_read_from_anywhere(graded, name):
+    r = graded[1][name]
+    assert "FOUND []" in r["output_tail"], r["output_tail"][-2000:]
+    assert r["score"] == 0, by_test(graded, name)
+
+
+@needs_isolation
+def test_no_git_repository_is_visible(graded):
+    assert "GITS []" in graded[1]["read_git"]["output_tail"]
+
+
+def test_the_thief_finds_the_solution_where_nothing_is_hidden():
+    """Control for the two tests above: the same code, run on the checkout outside the sandbox,
+    does find every solution cell (in the fixture course, and through git)."""
+    import subprocess
+    import sys
+    from course_helpers import REPO
+    code = STEAL.replace('os.walk("/")', f"os.walk({str(REPO)!r})") + USE
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    found = next(line for line in r.stdout.splitlines() if line.startswith("FOUND"))
+    assert {"'sigmoid_answer'", "'softmax_answer'", "'linear_answer'"} <= set(found[6:].strip("[]").split(", ")), \
+        r.stdout + r.stderr
+
+
+@needs_isolation
+def test_temporary_folders_are_private_capped_and_removed(graded):
+    import os
+    import re
+    r = graded[1]["leftovers"]
+    assert r["score"] == 10 and r["status"] == "graded", r
+    mb = int(re.search(r"SHM_MB (\d+)", r["output_tail"]).group(1))
+    assert 0 < mb <= SCRATCH_MB, mb
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert not os.path.exists(f"{d}/ember-left-attacks"), d
+        assert not any(f.startswith("ember-fill-attacks") for f in os.listdir(d)), d
+
+
+@pytest.mark.parametrize("name,expect", [("leak_got", 8), ("leak_error", 7)])  # leak_error fails linear_hidden too
+def test_hidden_test_text_never_reaches_feedback(graded, name, expect):
+    root, results = graded
+    r = results[name]
+    assert "big = np.array([[1000.0" in r["output_tail"], r["output_tail"][-2000:]  # it had the text
+    assert r["score"] == expect, r
+    t = by_test(graded, name)["test_linear"]
+    assert not t["passed"] and "big" not in t["message"] and "1000" not in t["message"], t
+    for f in (root / "feedback" / name / A).iterdir():
+        assert "1000.0" not in f.read_text() and "softmax(big)" not in f.read_text(), f
+
+
+class _Active:
+    """Script that a browser would run: <script> with the attacks' alert, on* handlers, javascript: URLs."""
+
+    def __init__(self, html_text):
+        from html.parser import HTMLParser
+        found, state = [], {"script": False}
+
+        class P(HTMLParser):
+            def handle_starttag(self, tag, attrs):
+                state["script"] = tag == "script"
+                for k, v in attrs:
+                    if k.startswith("on") or (v or "").strip().lower().startswith("javascript:"):
+                        found.append((tag, k, v))
+
+            def handle_data(self, data):
+                if state["script"] and "alert(" in data:
+                    found.append(("script", data[:80]))
+
+            def handle_endtag(self, tag):
+                state["script"] = False
+        P().feed(html_text)
+        self.found = found
+
+
+def test_student_html_cannot_run_in_the_instructors_browser(graded):
+    from nbconvert import HTMLExporter
+    root, results = graded
+    assert results["script_cells"]["score"] == 10
+    submitted = nbformat.read(root / "submitted" / "script_cells" / A / f"{A}.ipynb", as_version=4)
+    assert len(_Active(HTMLExporter().from_notebook_node(submitted)[0]).found) >= 4  # the attack is real
+    nb = nbformat.read(root / "autograded" / "script_cells" / A / f"{A}.ipynb", as_version=4)
+    body = HTMLExporter().from_notebook_node(nb)[0]
+    assert _Active(body).found == []
+    assert "alert(&#x27;md&#x27;)" in body or "alert('md')" in body  # still there, as text
+
+
+@pytest.mark.parametrize("name", ["nbformat_5", "grade_id_list"])
+def test_malformed_notebooks_are_graded_and_stored(graded, name):
+    root, results = graded
+    assert results[name]["score"] == 10 and results[name]["status"] == "graded", results[name]
+    assert (root / "autograded" / name / A / f"{A}.ipynb").exists()
+
+
+BLOWUP = """
+import os, struct
+_h = b"[" + b"[]," * 10_000_000 + b"[]]"
+_p = struct.pack("<I", len(_h)) + _h
+for _fd in range(3, 256):  # the result pipe is one of them
+    try:
+        os.write(_fd, struct.pack("<Q", len(_p)) + _p)
+    except OSError:
+        pass
+"""
+
+
+def test_grader_memory_stays_bounded_whatever_a_submission_sends(tmp_path):
+    """Three students send a 30 MB result header of `[[],[],...]` (json.loads would need ~900 MB):
+    the grader's peak memory while grading them grows by far less than that."""
+    import subprocess
+    import sys
+    root = make_course(tmp_path, FIXTURE_COURSE, [A])
+    src = _src(root)
+    for i in range(3):
+        submit(root, f"blowup{i}", A, nbmod.apply_replacements(src, attack(BLOWUP, CORRECT)))
+    submit(root, "correct", A, nbmod.apply_replacements(src, CORRECT))
+    script = f"""
+import json, resource
+from autograder.grade import AssignmentGrader, find_submissions
+from autograder.sandbox import Limits
+g = AssignmentGrader({str(root)!r}, {A!r}, Limits(cell_timeout=20, memory_mb=1024), jobs=2)
+g.reference()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+res = g.grade_many(find_submissions(g.root, {A!r}), progress=False)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({{"grown_mb": (after - before) / 1024, "res": {{s: [r["score"], r["reasons"]] for s, r in res.items()}}}}))
+"""
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["grown_mb"] < 100, out
+    assert out["res"]["correct"][0] == 10
+    for i in range(3):
+        score, reasons = out["res"][f"blowup{i}"]
+        assert score == 8 and any("malformed result" in x for x in reasons), out
