@@ -439,3 +439,21 @@ def test_inplace_on_a_view_of_a_leaf_that_requires_grad_raises():
     with ember.no_grad():
         x[0].mul_(2)          # parameter updates under no_grad are fine
     assert x.tolist()[0] == [2.0, 2.0, 2.0]
+
+
+def test_views_made_before_an_inplace_change_of_their_base_see_it_in_backward():
+    x = ember.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+    h = x * 2
+    col = h[:, 0]
+    h[0] *= 3                     # changes col[0] too
+    (col * ember.tensor([1.0, 10.0])).sum().backward()
+    assert x.grad.tolist() == [[6.0, 0.0, 0.0], [20.0, 0.0, 0.0]]
+    assert col.grad_fn.name() == "AsStridedBackward0"
+
+    def fn(x, w):
+        h = x * 2
+        r, v = h.t(), h.view(-1)
+        h.mul_(w)                 # in place on the base itself
+        h[1] = w[0]
+        return (r * r).sum() + (v * x.view(-1)).sum()
+    assert_grad_matches(fn, rand64(2, 3, seed=22), rand64(2, 3, seed=23))

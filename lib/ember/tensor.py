@@ -24,6 +24,7 @@ class Tensor:
     _accum = None           # the AccumulateGrad node of a leaf, made on first use
     _base = None            # the tensor this one is a view of
     _view_steps = ()        # how it was made from _base: ((op class, attrs), ...) (ops/views.py)
+    _views = None           # weakrefs to views of this tensor while it is in the graph
     _retains_grad = False
     __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: ndarray + Tensor -> Tensor
 

@@ -6,7 +6,7 @@ from ..autograd.grad_mode import _state
 from ..dtypes import as_dtype, from_numpy_dtype, promote_types, result_type
 from ..errors import AutogradError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
-from .views import as_view, check_view_inplace, write_through_view  # noqa: F401 (as_view: re-export)
+from .views import as_view, check_view_inplace, refresh_views, write_through_view  # noqa: F401
 
 _SCALARS = (int, float, bool)
 
@@ -112,6 +112,8 @@ def commit_inplace(t: Tensor, result: Tensor, name: str) -> None:
     else:
         t._grad_fn = result._grad_fn
         t._requires_grad = True
+        if t._views:
+            refresh_views(t)
 
 
 def inplace(t: Tensor, op_cls, others: tuple, name: str, **attrs) -> Tensor:

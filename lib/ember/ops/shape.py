@@ -45,6 +45,7 @@ class Permute(Op):
 
 class Expand(Op):
     rule = "grad_x = grad summed over the expanded dimensions"
+    read_only_view = True  # many elements share one memory location: can't be written to
 
     def forward(self, x, shape):
         from ..backend import array_module_of

@@ -7,8 +7,12 @@ inside), and the view's grad_fn is made again from the new base by replaying the
 """
 from __future__ import annotations
 
+import weakref
+
 from ..autograd.function import Op
-from ..autograd.grad_mode import enable_grad
+from ..autograd.grad_mode import _state, enable_grad
+from ..autograd.node import Node
+from ..backend import array_module_of
 from ..errors import AutogradError
 from ..tensor import Tensor
 
@@ -18,14 +22,64 @@ def as_view(out: Tensor, base: Tensor, step: tuple | None = None) -> Tensor:
     `step` is `(op class, attrs)` that made out from base (to replay it on a new base)."""
     out._vc = base._vc
     if base._base is None:
-        out._base = base
+        out._base = root = base
         if step is not None:
             out._view_steps = (step,)
     else:
-        out._base = base._base
+        out._base = root = base._base
         if step is not None and base._view_steps:
             out._view_steps = base._view_steps + (step,)
+    if root._grad_fn is not None and out._view_steps and _state.enabled and \
+            not getattr(step[0], "read_only_view", False):
+        _register(root, out)
     return out
+
+
+def _register(root: Tensor, view: Tensor) -> None:
+    """Remember a view of a tensor in the graph, so an in-place op on that tensor (or through
+    another view) can give it a grad_fn from the new values (dead views pruned as it grows)."""
+    views = root._views
+    if views is None:
+        views = root._views = []
+    elif len(views) >= 16 and not len(views) & (len(views) - 1):
+        views[:] = [r for r in views if r() is not None]
+    views.append(weakref.ref(view))
+
+
+def refresh_views(base: Tensor, skip: Tensor | None = None) -> None:
+    """After an in-place op changed `base`, its other live views read the new values: their
+    grad_fn now leads to base's new grad_fn (PyTorch regenerates them the same way)."""
+    live = []
+    for ref in base._views:
+        u = ref()
+        if u is None:
+            continue
+        live.append(ref)
+        if u is not skip:
+            u._grad_fn = ViewOf(base, u)
+            u._requires_grad = True
+    base._views = live
+
+
+class ViewOf(Node):
+    """The grad_fn of a view made before its base changed in place."""
+    rule = "grad_base = zeros with grad in the view's region"
+
+    def __init__(self, base: Tensor, view: Tensor):
+        self._init_graph(((base._grad_fn, 0),), view._data.shape, view._data.dtype)
+        self.base_shape, self.steps, self._device = base._data.shape, view._view_steps, base._device
+
+    def name(self) -> str:
+        return "AsStridedBackward0"  # PyTorch's name for it
+
+    def backward(self, grad):
+        full = array_module_of(grad).zeros(self.base_shape, dtype=grad.dtype)
+        replay(full, self.steps)[...] = grad
+        return (full,)
+
+    def vjp(self, grad):
+        zeros = Tensor._make(grad.xp.zeros(self.base_shape, dtype=grad._data.dtype), grad._device)
+        return (CopySlices.apply(zeros, grad, steps=self.steps),)
 
 
 def replay(a, steps: tuple):
@@ -92,3 +146,6 @@ def write_through_view(t: Tensor, result: Tensor) -> None:
             v = cls.apply(v, **attrs)
     t._grad_fn = v._grad_fn
     t._requires_grad = True
+    if base._views:
+        refresh_views(base, skip=t)
+
