@@ -76,3 +76,18 @@ def test_parameters_to_vector_and_back():
     assert lin.bias.detach().numpy().tolist() == [6.0, 7.0]
     with pytest.raises(ValueError, match="8 numbers"):
         nn.utils.vector_to_parameters(ember.arange(7.0), lin.parameters())
+
+
+def test_pad_sequence_layouts_and_gradient():
+    from ember.nn.utils.rnn import pad_sequence
+    a = ember.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], requires_grad=True)
+    b = ember.tensor([[7.0, 8.0]], requires_grad=True)
+    assert pad_sequence([a, b]).tolist() == [[[1, 2], [7, 8]], [[3, 4], [0, 0]], [[5, 6], [0, 0]]]
+    left = pad_sequence([a, b], batch_first=True, padding_value=-1.0, padding_side="left")
+    assert left.tolist() == [[[1, 2], [3, 4], [5, 6]], [[-1, -1], [-1, -1], [7, 8]]]
+    (left * ember.arange(6.0).reshape(1, 3, 2)).sum().backward()
+    assert b.grad.tolist() == [[4.0, 5.0]] and a.grad.tolist() == [[0, 1], [2, 3], [4, 5]]
+    with pytest.raises(RuntimeError, match="only the first dimension may differ"):
+        pad_sequence([a, ember.ones(2, 3)])
+    with pytest.raises(NotImplementedError, match="no PackedSequence"):
+        nn.utils.rnn.pack_padded_sequence(left, [3, 1])
