@@ -19,10 +19,11 @@ import pytest
 
 from autograder import isolation, notebook as nbmod
 from course_helpers import FIXTURE_COURSE, make_course, submit
-from test_autograder_attacks import CORRECT, attack, read_solution, write_gradebook
+from test_autograder_attacks import (CORRECT, LEAK_ERROR, LEAK_GOT, SPY, STEAL, attack, leftovers, proc_root,
+                                     read_solution, steal, write_gradebook)
 
 A = "00_demo"
-pytestmark = pytest.mark.slow  # a grader process and 9 submissions (~25 s: the fork bomb runs to its time limit)
+pytestmark = pytest.mark.slow  # a grader process and 14 submissions (~35 s: the fork bomb runs to its time limit)
 USER = 65534  # nobody: the instructor, when the tests run as root
 
 
@@ -99,6 +100,13 @@ def students(course: str, home: str) -> dict:
     S["fork_bomb"] = dict(CORRECT, softmax_answer=(
         "import os\ndef softmax(z):\n    while True:\n        try:\n            os.fork()\n"
         "        except OSError:\n            pass\n"))
+    # issue 14: the solution anywhere (the checkout's .git included), through the grader's /proc/PID/root,
+    # hidden-test text in feedback, leftovers in the shared temporary folders
+    S["read_git"] = steal(STEAL)
+    S["proc_root"] = steal(proc_root(course))
+    S["leak_got"] = dict(CORRECT, softmax_answer=CORRECT["softmax_answer"] + SPY, linear_answer=LEAK_GOT)
+    S["leak_error"] = dict(CORRECT, softmax_answer=CORRECT["softmax_answer"] + SPY, linear_answer=LEAK_ERROR)
+    S["leftovers"] = attack(leftovers("nonroot"), CORRECT)
     return S
 
 
@@ -117,6 +125,9 @@ def graded():
         source = nbformat.read(root / "source" / A / f"{A}.ipynb", as_version=4)
         for name, answers in students(str(root), str(home)).items():
             submit(root, name, A, nbmod.apply_replacements(source, answers))
+        bad = json.loads(json.dumps(nbmod.apply_replacements(source, CORRECT)))
+        bad["nbformat"] = 5  # nbformat.write refused it, and stopped the write phase for everyone after
+        submit(root, "nbformat_5", A, json.dumps(bad))
         if isolation.IS_ROOT:
             for dp, dns, fns in os.walk(base):
                 for n in [dp] + [os.path.join(dp, f) for f in fns + dns]:
@@ -141,14 +152,44 @@ def test_grader_runs_as_an_ordinary_user_with_namespaces(graded):
     assert "needs attention: fork_bomb:" in r.stderr and "needs attention: correct" not in r.stderr, r.stderr
     assert "without isolation" not in r.stderr and "user namespaces are not available" not in r.stderr, r.stderr
     assert set(results) == {"correct", "read_solution", "write_gradebook", "read_home", "plant_code",
-                            "kill_everyone", "linger", "fork_bomb"}
+                            "kill_everyone", "linger", "fork_bomb", "read_git", "proc_root", "leak_got",
+                            "leak_error", "leftovers", "nbformat_5"}
+    for name in results:
+        assert (root / "feedback" / name / A / f"{A}.html").exists(), name
+    assert results["nbformat_5"]["score"] == 10 and results["nbformat_5"]["status"] == "graded"
     assert {res["isolation"] for res in results.values()} == {"userns"}
     assert results["correct"]["score"] == 10 and results["correct"]["status"] == "graded"
 
 
-@pytest.mark.parametrize("name", ["read_solution", "write_gradebook", "read_home", "plant_code", "kill_everyone"])
+@pytest.mark.parametrize("name", ["read_solution", "write_gradebook", "read_home", "plant_code", "kill_everyone",
+                                  "read_git", "proc_root"])
 def test_attack_earns_nothing(graded, name):
     assert graded[4][name]["score"] == 0, graded[4][name]
+
+
+def test_nothing_of_the_checkout_or_course_is_visible(graded):
+    for name in ("read_git", "proc_root"):
+        assert "FOUND []" in graded[4][name]["output_tail"], graded[4][name]["output_tail"]
+    assert "GITS []" in graded[4]["read_git"]["output_tail"]
+
+
+@pytest.mark.parametrize("name,expect", [("leak_got", 8), ("leak_error", 7)])
+def test_hidden_test_text_never_reaches_feedback(graded, name, expect):
+    base, root, home, r, results = graded
+    assert "big = np.array([[1000.0" in results[name]["output_tail"]  # the attack had the hidden test's code
+    assert results[name]["score"] == expect, results[name]
+    for f in (root / "feedback" / name / A).iterdir():
+        assert "1000.0" not in f.read_text() and "softmax(big)" not in f.read_text(), f
+
+
+def test_temporary_folders_are_private_capped_and_removed(graded):
+    import re
+    res = graded[4]["leftovers"]
+    assert res["score"] == 10 and res["status"] == "graded", res
+    assert 0 < int(re.search(r"SHM_MB (\d+)", res["output_tail"]).group(1)) <= 256
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        assert not os.path.exists(f"{d}/ember-left-nonroot"), d
+        assert not any(f.startswith("ember-fill-nonroot") for f in os.listdir(d)), d
 
 
 def test_fork_bomb_is_contained(graded):
