@@ -178,3 +178,12 @@ def test_errors_are_runtime_errors_where_pytorch_raises_runtime_error(code):
     with pytest.raises(RuntimeError) as info:
         exec(code, {"ember": ember})
     assert isinstance(info.value, ember.EmberError)
+
+
+@pytest.mark.parametrize("code", ["m - m", "m - 1", "1.5 - m", "ember.ones(2) - m", "m - True",
+                                  "ember.sub(ember.ones(2), m)"])
+def test_subtracting_bool_tensors_raises_and_points_to_logical_not(code):
+    m = ember.tensor([True, False])
+    with pytest.raises(RuntimeError, match="logical_not"):
+        eval(code)
+    assert (~m).tolist() == [False, True]

@@ -27,6 +27,8 @@ def to_tensor(x, like: Tensor | None = None) -> Tensor:
 
 def binary_operands(a, b, op: str) -> tuple[Tensor, Tensor]:
     """Two tensors of one device and one dtype (PyTorch's promotion), from tensors or numbers."""
+    if op == "sub" and (_is_bool(a) or _is_bool(b)):
+        raise bool_sub_error()
     if not isinstance(a, Tensor):
         if not isinstance(b, Tensor):
             raise TypeError(f"{op}: expected at least one tensor, got {type(a).__name__} and "
@@ -57,6 +59,16 @@ def operand_dtype(a: Tensor, b: Tensor):
         dim_t, zero_t = (db, da) if za else (da, db)
         return zero_t if _CATEGORY[zero_t.np.kind] > _CATEGORY[dim_t.np.kind] else dim_t
     return promote_types(da, db)
+
+
+def _is_bool(x) -> bool:
+    return x.__class__ is bool or (isinstance(x, Tensor) and x._data.dtype.kind == "b")
+
+
+def bool_sub_error() -> DTypeError:
+    return DTypeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you "
+                      "are trying to invert a mask, use the `~` or `logical_not()` operator "
+                      "instead (or convert it first, e.g. mask.float())")
 
 
 def broadcast_error(op: str, *tensors) -> ShapeError:
@@ -90,6 +102,10 @@ def apply_binary(op_cls, a, b, name: str) -> Tensor:
     except ValueError as e:
         if "broadcast" in str(e):
             raise broadcast_error(name, a, b) from None
+        raise
+    except TypeError:
+        if name == "sub" and _is_bool(a):
+            raise bool_sub_error() from None
         raise
 
 
