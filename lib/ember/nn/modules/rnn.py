@@ -98,9 +98,10 @@ class RNNBase(Module):
         if hx is None:
             return creation.zeros(*expected, dtype=x.dtype, device=x.device)
         if hx.ndim != (3 if batched else 2):
-            raise ShapeError(f"{self._get_name()}: for a {'batched 3' if batched else 'unbatched 2'}"
-                             f"-D input, {which} should also be {3 if batched else 2}-D but got "
-                             f"{hx.ndim}-D (shape {tuple(hx.shape)})")
+            kind = "batched 3-D" if batched else "unbatched 2-D"
+            raise ShapeError(f"{self._get_name()}: for a {kind} input, {which} should also be "
+                             f"{3 if batched else 2}-D but got {hx.ndim}-D (shape "
+                             f"{tuple(hx.shape)})")
         h = hx if batched else hx.unsqueeze(1)
         if tuple(h.shape) != expected:
             raise ShapeError(f"{self._get_name()}: Expected {which} size {expected}, got "
