@@ -36,6 +36,10 @@ from . import nn
 from . import datasets, optim, utils
 from .serialization import load, save
 from . import config, keras, models
+from .threads import get_num_threads, set_num_threads
+from . import threads as _threads
+
+_threads.apply_default()          # one BLAS thread unless the environment says otherwise
 
 clip = clamp
 concat = cat
