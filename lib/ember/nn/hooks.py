@@ -18,7 +18,7 @@ import weakref
 from collections import OrderedDict
 
 from ..autograd.function import Op
-from ..autograd.grad_mode import _state
+from ..autograd.grad_mode import is_grad_enabled
 from ..backend import array_module_of
 from ..tensor import Tensor
 
@@ -75,7 +75,7 @@ def call_with_hooks(module, args: tuple, kwargs: dict):
             if new is not None:
                 args = new if isinstance(new, tuple) else (new,)
     bw = None
-    if (module._backward_hooks or module._backward_pre_hooks) and _state.enabled:
+    if (module._backward_hooks or module._backward_pre_hooks) and is_grad_enabled():
         bw = BackwardHook(module)
         args = bw.setup_inputs(args)
     always = module._forward_hooks_always_called
