@@ -279,3 +279,32 @@ def test_chained_scheduler_multiplies_and_sequential_restarts_each_part():
                                  sched.PolynomialLR(opt, total_iters=5, power=0.5)], [3])
     expected = [0.01, 0.01, 0.1] + [0.1 * (1 - e / 5) ** 0.5 for e in range(6)]
     assert lrs_over(s, 8) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def triangle(t, up, down):
+    """Position in the cycle as a fraction of the way from base to max."""
+    t %= up + down
+    return t / up if t <= up else 1 - (t - up) / down
+
+
+def test_cyclic_lr_triangular_modes_and_momentum():
+    opt = optim.SGD([ember.ones(2, requires_grad=True)], lr=1.0, momentum=0.5)
+    s = sched.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=2, step_size_down=3)
+    lrs, moms = [s.get_last_lr()[0]], [opt.param_groups[0]["momentum"]]
+    for _ in range(11):
+        opt.step()
+        s.step()
+        lrs.append(s.get_last_lr()[0])
+        moms.append(opt.param_groups[0]["momentum"])
+    assert lrs == pytest.approx([0.01 + 0.09 * triangle(t, 2, 3) for t in range(12)], rel=1e-12)
+    assert moms == pytest.approx([0.9 - 0.1 * triangle(t, 2, 3) for t in range(12)], rel=1e-12)
+    s = sched.CyclicLR(make_opt(), 0.01, 0.1, step_size_up=2, mode="triangular2")
+    expected = [0.01 + 0.09 * triangle(t, 2, 2) / 2 ** (t // 4) for t in range(12)]
+    assert lrs_over(s, 11) == pytest.approx(expected, rel=1e-12)
+    adam = optim.Adam([ember.ones(2, requires_grad=True)], lr=1.0)
+    s = sched.CyclicLR(adam, 0.01, 0.1, step_size_up=2, mode="exp_range", gamma=0.9)
+    expected = [0.01 + 0.09 * triangle(t, 2, 2) * 0.9 ** t for t in range(9)]
+    assert lrs_over(s, 8) == pytest.approx(expected, rel=1e-12)
+    assert adam.param_groups[0]["betas"] == (pytest.approx(0.9), 0.999)  # t = 8 starts a cycle
+    with pytest.raises(ValueError, match="mode is invalid"):
+        sched.CyclicLR(make_opt(), 0.01, 0.1, mode="zigzag")

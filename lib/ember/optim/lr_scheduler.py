@@ -340,6 +340,6 @@ class ReduceLROnPlateau(LRScheduler):
 
 
 from .composite_lr import ChainedScheduler, SequentialLR  # noqa: E402,F401
-from .cyclic_lr import CosineAnnealingWarmRestarts, OneCycleLR  # noqa: E402,F401
+from .cyclic_lr import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR  # noqa: E402,F401
 
 _LRScheduler = LRScheduler
