@@ -154,3 +154,84 @@ def test_wrong_numpy_scalar_is_diagnosed_not_crashed():
     from autograder import check
     with pytest.raises(AssertionError, match="expected 3, got 2"):
         check.close(np.float64(2.0), 3.0)
+
+
+def _frame(header: bytes, blobs: bytes = b"") -> bytearray:
+    payload = struct.pack("<I", len(header)) + header + blobs
+    return bytearray(struct.pack("<Q", len(payload)) + payload)
+
+
+def test_wire_refuses_oversized_parts_before_reading_them():
+    from autograder.wire import HEADER_BYTES, MAX_STR
+    huge = struct.pack("<Q", 1 << 20) + struct.pack("<I", HEADER_BYTES + 1)  # only the first 12 bytes arrived
+    with pytest.raises(ValueError, match="header"):
+        frame(bytearray(huge), 64 << 20)
+    with pytest.raises(ValueError, match="blob"):
+        frame(_frame(b'{"blobs": [100]}', b"x" * 10), 1 << 20)
+    ok = _frame(b'{"blobs": [3]}', b"abc")
+    header, blobs = frame(ok, 1 << 20)
+    assert bytes(blobs[0]) == b"abc" and not ok
+    with pytest.raises(ValueError, match="string"):
+        decode_value("x" * (MAX_STR + 1), [])
+
+
+def test_wire_refuses_npy_headers_that_claim_more_than_they_hold():
+    buf = io.BytesIO()
+    np.save(buf, np.arange(4.0))
+    good = buf.getvalue()
+    assert decode_value({"__nd__": 0}, [memoryview(good)]).tolist() == [0, 1, 2, 3]
+    lying = good.replace(b"'shape': (4,), ", b"'shape': (10000000000,), ")
+    with pytest.raises(ValueError, match="does not match"):
+        decode_value({"__nd__": 0}, [lying])
+    f = np.asfortranarray(np.arange(6).reshape(2, 3))
+    buf = io.BytesIO()
+    np.save(buf, f)
+    assert (decode_value({"__nd__": 0}, [buf.getvalue()]) == f).all()
+
+
+def test_student_markdown_and_raw_cells_carry_no_html_or_links():
+    md = nbmod.safe_markdown("<script>x</script> &lt;b&gt; [a](javascript:y)\n[r]: javascript:z\n**bold** $a<b$")
+    assert "<" not in md and "&amp;lt;b&amp;gt;" in md and "](" not in md and "\\[r]:" in md and "**bold**" in md
+    assert nbmod.safe_raw("<b>&</b>") == "&lt;b&gt;&amp;&lt;/b&gt;"
+
+
+def test_notebooks_claiming_odd_formats_or_ids_are_read(tmp_path):
+    import json
+    p = tmp_path / "nb.ipynb"
+    p.write_text(json.dumps({"nbformat": 5, "nbformat_minor": "x", "metadata": {}, "cells": [
+        {"cell_type": "code", "source": ["x = 1"], "metadata": {"nbgrader": {"grade_id": ["a"]}}, "outputs": []},
+        {"cell_type": "markdown", "source": "hi", "metadata": {"nbgrader": {"grade_id": {"b": 1}}}},
+        {"cell_type": "weird", "source": 3, "metadata": []}]}))
+    nb, err = nbmod.read_notebook_safely(p)
+    assert err is None and nb.nbformat == 4
+    assert [nbmod.nbmeta(c).get("grade_id") for c in nb.cells] == [None, None, None]
+    assert [c.cell_type for c in nb.cells] == ["code", "markdown", "raw"] and nb.cells[2].source == ""
+
+
+def test_grade_exit_status_is_documented_and_a_failed_grader_exits_2(tmp_path):
+    import subprocess
+    import sys
+    run = [sys.executable, "-m", "autograder", "grade"]
+    h = subprocess.run(run + ["--help"], capture_output=True, text=True).stdout
+    assert "exit status" in h and "need attention" in h and "grader itself failed" in h
+    (tmp_path / "source").mkdir()
+    (tmp_path / "nbgrader_config.py").write_text("")
+    r = subprocess.run(run + ["missing", "--course", str(tmp_path), "--quiet"], capture_output=True, text=True)
+    assert r.returncode == 2 and "the grader failed" in r.stderr, r.stderr
+
+
+def test_after_a_hidden_test_feedback_echoes_nothing_the_submission_chose():
+    from autograder.grade import PRIVATE_NOTE, AssignmentGrader
+    step = nbmod.Step("test", "from autograder import check\ncheck.equal(f(), 5)\n", "t", 1.0, False)
+    ref = [{"kind": "equal", "expected": 5, "rtol": 0.0, "atol": 0.0, "line": 2}]
+    judge = AssignmentGrader._judge.__get__(object.__new__(AssignmentGrader))
+    got = {"status": "ok", "records": [{"kind": "equal", "got": "SECRET"}]}
+    assert "SECRET" in judge(step, got, ref)[1]
+    assert "SECRET" not in judge(step, dict(got, after_hidden=True), ref)[1]
+    assert PRIVATE_NOTE in judge(step, dict(got, after_hidden=True), ref)[1]
+    assert "x" * 300 not in judge(step, {"status": "ok", "records": [{"kind": "equal", "got": "x" * 300}]}, ref)[1]
+    err = {"status": "error", "exc": "SECRET_NAME", "msg": "SECRET text", "line": 2, "records": []}
+    assert "SECRET" in judge(step, err, ref)[1]
+    msg = judge(step, dict(err, after_hidden=True), ref)[1]
+    assert "SECRET" not in msg and msg.startswith("Exception")
+    assert judge(step, dict(err, exc="ValueError", after_hidden=True), ref)[1].startswith("ValueError")
