@@ -41,6 +41,13 @@ def placeholder(dtype, shape=None, name: str | None = None) -> Node:
     return _st.placeholder(shape=shape, dtype=_np_dtype(dtype), name=name or "Placeholder")
 
 
+def disable_v2_behavior() -> None:
+    """`tf.compat.v1.disable_v2_behavior()`: nothing to do, ember.static is TF-1 already."""
+
+
+disable_eager_execution = disable_v2_behavior
+
+
 def device(name: str):
     """`with tf.device('/gpu:0'):` records the device on the nodes made inside (`node.device`).
     ember.static runs every node with numpy on the CPU: like TF's soft placement, a node placed
