@@ -112,7 +112,7 @@ class HookSink(Op):
         return self.hook.inputs_ready() if self.side == "input" else self.hook.outputs_ready()
 
 
-class HookIdentity(Op):
+class BackwardHookFunction(Op):  # PyTorch names its node BackwardHookFunctionBackward
     """Hands a module input (or output) through unchanged; backward records its gradient."""
     rule = "records grad for the module's backward hooks"
 
@@ -147,7 +147,7 @@ class BackwardHook:
         self.live[side] = live
         items = list(items)
         for i in live:
-            items[i] = HookIdentity.apply(sink, value=items[i]._data, hook=self, side=side, slot=i)
+            items[i] = BackwardHookFunction.apply(sink, value=items[i]._data, hook=self, side=side, slot=i)
         return tuple(items)
 
     def setup_inputs(self, args: tuple) -> tuple:
