@@ -112,8 +112,9 @@ class HookSink(Op):
         return self.hook.inputs_ready() if self.side == "input" else self.hook.outputs_ready()
 
 
-class BackwardHookFunction(Op):  # PyTorch names its node BackwardHookFunctionBackward
-    """Hands a module input (or output) through unchanged; backward records its gradient."""
+class BackwardHookFunction(Op):
+    """Hands a module input (or output) through unchanged; backward records its gradient.
+    (PyTorch's node of the same role is also named BackwardHookFunctionBackward.)"""
     rule = "records grad for the module's backward hooks"
 
     def forward(self, sink, value=None, hook=None, side="input", slot=0):
@@ -147,7 +148,8 @@ class BackwardHook:
         self.live[side] = live
         items = list(items)
         for i in live:
-            items[i] = BackwardHookFunction.apply(sink, value=items[i]._data, hook=self, side=side, slot=i)
+            items[i] = BackwardHookFunction.apply(sink, value=items[i]._data, hook=self,
+                                                  side=side, slot=i)
         return tuple(items)
 
     def setup_inputs(self, args: tuple) -> tuple:
