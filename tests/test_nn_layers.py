@@ -305,8 +305,46 @@ def test_conv2d_groups_errors_and_init():
         nn.Conv2d(4, 3, 3, groups=2)
     with pytest.raises(ShapeError, match="expected input.* to have 6 channels, but got 3"):
         F.conv2d(ember.randn(1, 3, 5, 5), ember.randn(4, 3, 3, 3), groups=2)
-    with pytest.raises(NotImplementedError, match="padding_mode='reflect'"):
-        nn.Conv2d(4, 6, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match="padding_mode must be one of"):
+        nn.Conv2d(4, 6, 3, padding_mode="mirror")
+
+
+NP_PAD_MODES = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+@pytest.mark.parametrize("mode", list(NP_PAD_MODES))
+@pytest.mark.parametrize("shape, widths", [((2, 5), (1, 3)), ((2, 3, 4), (1, 2, 2, 0)),
+                                           ((1, 2, 4, 5), (3, 3, 2, 1))])
+def test_pad_modes_match_numpy_and_gradcheck(mode, shape, widths):
+    x = rand64(*shape, seed=11)
+    np_widths = [(0, 0)] * len(shape)
+    for i in range(len(widths) // 2):
+        np_widths[len(shape) - 1 - i] = (widths[2 * i], widths[2 * i + 1])
+    np.testing.assert_array_equal(arr(F.pad(x, widths, mode=mode)),
+                                  np.pad(arr(x), np_widths, mode=NP_PAD_MODES[mode]))
+    assert_grad_matches(lambda t: F.pad(t, widths, mode=mode), x)
+
+
+def test_pad_mode_errors():
+    with pytest.raises(ValueError, match="less than the corresponding input dimension"):
+        F.pad(ember.zeros(1, 2, 3), (3, 3), mode="reflect")
+    with pytest.raises(NotImplementedError, match="Padding size 2 is not supported for 4D"):
+        F.pad(ember.zeros(1, 1, 2, 5), (1, 1), mode="replicate")
+    with pytest.raises(ValueError, match="doesn't take in value"):
+        F.pad(ember.zeros(1, 2, 3), (1, 1), mode="circular", value=2.0)
+
+
+@pytest.mark.parametrize("mode", list(NP_PAD_MODES))
+def test_conv2d_padding_modes_pad_the_input_then_convolve(mode):
+    conv = f64(nn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode=mode))
+    x = rand64(1, 2, 5, 6, seed=12)
+    padded = np.pad(arr(x), ((0, 0), (0, 0), (1, 1), (2, 2)), mode=NP_PAD_MODES[mode])
+    expected = _np_conv2d(padded, arr(conv.weight), arr(conv.bias), (1, 1), (0, 0), (1, 1))
+    np.testing.assert_allclose(arr(conv(x)), expected, rtol=1e-10, atol=1e-12)
+    assert_module_grads(conv, x)
+    assert repr(conv).endswith(f"padding=(1, 2), padding_mode={mode})")
+    same = nn.Conv2d(2, 3, 3, padding="same", padding_mode=mode)
+    assert same(ember.randn(1, 2, 5, 6)).shape == (1, 3, 5, 6)
 
 
 def _np_pool(x, k, s, p, reduce, pad_value):

@@ -17,7 +17,7 @@ from .ops.conv import Convolution, out_size
 from .ops.embedding import Embedding
 from .ops.linear import Addmm, Mm
 from .ops.norm import BatchNorm
-from .ops.pad import ConstantPadNd
+from .ops.pad import ConstantPadNd, IndexPad, pad_index
 from .ops.pool import (AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, max_pool2d_indices,
                        pool_out_size)
 
@@ -277,17 +277,43 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     return out.squeeze(0) if unbatched else out
 
 
-def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Pad the last len(pad)//2 dimensions: pad = (left, right, top, bottom, ...) as PyTorch."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not supported (only 'constant')")
+def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:
+    """Pad the last len(pad)//2 dimensions: pad = (left, right, top, bottom, ...) as PyTorch.
+    mode 'constant' fills with value; 'reflect' mirrors the input (without repeating the edge),
+    'replicate' repeats the edge, 'circular' wraps around."""
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported (constant, reflect, "
+                                  f"replicate or circular)")
     if len(pad) % 2 or len(pad) // 2 > input.ndim or any(p < 0 for p in pad):
         raise ValueError(f"pad: expected an even number of non-negative widths for at most "
                          f"{input.ndim} dimensions, got {tuple(pad)}")
-    widths = [(0, 0)] * input.ndim
-    for i in range(len(pad) // 2):
-        widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
-    return ConstantPadNd.apply(input, widths=tuple(widths), value=value)
+    if mode == "constant":
+        widths = [(0, 0)] * input.ndim
+        for i in range(len(pad) // 2):
+            widths[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+        return ConstantPadNd.apply(input, widths=tuple(widths), value=value or 0.0)
+    if value:
+        raise ValueError(f'Padding mode "{mode}" doesn\'t take in value argument.')
+    k = len(pad) // 2
+    if k not in (1, 2, 3) or input.ndim not in (k + 1, k + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor. "
+            f"Supported combinations for non-constant padding: 2D or 3D input with padding size "
+            f"2, 3D or 4D with 4, 4D or 5D with 6")
+    indices = []
+    for i in range(k):
+        axis, lo, hi = input.ndim - 1 - i, int(pad[2 * i]), int(pad[2 * i + 1])
+        n = input.shape[axis]
+        if mode == "reflect" and (lo >= n or hi >= n):
+            raise ValueError(f"pad: Padding size should be less than the corresponding input "
+                             f"dimension, but got: padding ({lo}, {hi}) at dimension {axis} of "
+                             f"input {list(input.shape)} (mode 'reflect')")
+        if mode == "circular" and (lo > n or hi > n):
+            raise ValueError(f"pad: Padding value causes wrapping around more than once: padding "
+                             f"({lo}, {hi}) at dimension {axis} of input {list(input.shape)}")
+        if lo or hi:
+            indices.append((axis, pad_index(n, lo, hi, mode, input.xp)))
+    return IndexPad.apply(input, indices=tuple(indices))
 
 
 # ---- lookup ---------------------------------------------------------------------------------
