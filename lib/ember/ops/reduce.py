@@ -145,9 +145,11 @@ class Prod(Op):
 
 
 def _exclusive_cumprod(xp, a, axis):
+    """[1, a0, a0*a1, ...] along axis: the product of everything before each element."""
     c = xp.cumprod(a, axis=axis)
-    ones = xp.ones_like(xp.take(c, [0], axis=axis))
-    return xp.concatenate([ones, xp.take(c, range(a.shape[axis] - 1), axis=axis)], axis=axis)
+    first, body = [slice(None)] * a.ndim, [slice(None)] * a.ndim
+    first[axis], body[axis] = slice(0, 1), slice(0, -1)
+    return xp.concatenate([xp.ones_like(c[tuple(first)]), c[tuple(body)]], axis=axis)
 
 
 class Cumsum(Op):
