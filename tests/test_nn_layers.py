@@ -270,6 +270,19 @@ def test_conv2d_same_padding_unbatched_and_init():
     assert repr(conv) == "Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=same)"
 
 
+def test_conv2d_same_padding_with_even_kernel_pads_after():
+    x, w = rand64(2, 3, 5, 6, seed=13), rand64(4, 3, 2, 4, seed=14)
+    out = F.conv2d(x, w, padding="same", dilation=(1, 1))
+    padded = np.pad(arr(x), ((0, 0), (0, 0), (0, 1), (1, 2)))  # total 1 and 3: extra after
+    np.testing.assert_allclose(arr(out), _np_conv2d(padded, arr(w), None, (1, 1), (0, 0), (1, 1)),
+                               rtol=1e-10, atol=1e-12)
+    assert_grad_matches(lambda a, b: F.conv2d(a, b, padding="same"), x, w)
+    with pytest.raises(RuntimeError, match="not supported for strided convolutions"):
+        F.conv2d(x, w, padding="same", stride=2)
+    with pytest.raises(ValueError, match="Invalid padding string 'full'"):
+        F.conv2d(x, w, padding="full")
+
+
 def test_conv2d_errors_name_shapes():
     conv = nn.Conv2d(3, 4, 3)
     with pytest.raises(ShapeError, match=r"got input of shape \(2, 1, 8, 8\): expected \(N, 3, H, W\)"):

@@ -177,10 +177,15 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
     if padding == "valid":
         padding = 0
     elif padding == "same":
+        if stride != (1, 1):
+            raise RuntimeError("padding='same' is not supported for strided convolutions")
         total = [d * (kk - 1) for d, kk in zip(dilation, k)]
-        if stride != (1, 1) or any(t % 2 for t in total):
-            raise NotImplementedError("conv2d: padding='same' needs stride 1 and an odd kernel")
         padding = (total[0] // 2, total[1] // 2)
+        if any(t % 2 for t in total):  # an even kernel: the extra row/column goes after
+            x = pad(x, (0, total[1] % 2, 0, total[0] % 2))
+    elif isinstance(padding, str):
+        raise ValueError(f"Invalid padding string '{padding}', should be one of "
+                         f"['valid', 'same']")
     padding = _pair(padding, "padding", "conv2d")
     h, wd = x._data.shape[2:]
     if min(out_size(h, k[0], stride[0], padding[0], dilation[0]),
