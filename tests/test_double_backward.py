@@ -140,3 +140,12 @@ def test_ops_without_a_recorded_backward_say_which_op():
     y = x.prod(1).sum()
     with pytest.raises(RuntimeError, match="ProdBackward0.*create_graph"):
         ember.autograd.grad(y, x, create_graph=True)
+
+
+def test_losses_double_backward():
+    F = ember.nn.functional
+    target = ember.tensor([2, 0, 1])
+    assert gradgradcheck(lambda x: F.cross_entropy(x * x, target), [rand64(3, 4, seed=10)])
+    assert gradgradcheck(lambda x: F.nll_loss(F.log_softmax(x ** 3, 1), target, reduction="sum"),
+                         [rand64(3, 4, seed=11)])
+    assert gradgradcheck(lambda x, y: F.mse_loss(x ** 2, y), [rand64(2, 3, seed=12), rand64(2, 3, seed=13)])

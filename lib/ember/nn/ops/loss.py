@@ -43,6 +43,13 @@ class MseLoss(Op):
         g = (2 * _scale(grad, self.reduction, self.diff.size)) * self.diff
         return (g if self.needs(0) else None), (-g if self.needs(1) else None)
 
+    def vjp(self, grad):
+        """Recorded backward (create_graph=True), with ember's own ops."""
+        # diff as (input - target): its value, its gradient routed to both inputs
+        diff = self.saved_input(0, self.diff) - self.saved_input(1, self.diff * 0)
+        g = 2 * _scale(grad, self.reduction, self.diff.size) * diff
+        return (g if self.needs(0) else None), (-g if self.needs(1) else None)
+
 
 class NllLoss(Op):
     """Negative log-likelihood of class indices: loss_i = -weight[t_i] * logp[i, t_i].
@@ -72,6 +79,15 @@ class NllLoss(Op):
         classes = xp.arange(self.shape[1]).reshape((1, -1) + (1,) * (len(self.shape) - 2))
         hit = xp.expand_dims(self.safe, 1) == classes
         return ((hit * xp.expand_dims(g, 1)).astype(self.dtype, copy=False),)
+
+    def vjp(self, grad):
+        """Recorded backward (create_graph=True), with ember's own ops."""
+        xp = array_module_of(self.w)
+        w = -self.w / self.total if self.reduction == "mean" else -self.w
+        g = grad * self.const(xp.asarray(w, dtype=self.dtype))
+        classes = xp.arange(self.shape[1]).reshape((1, -1) + (1,) * (len(self.shape) - 2))
+        hit = (xp.expand_dims(self.safe, 1) == classes).astype(self.dtype)
+        return (self.const(hit) * g.unsqueeze(1),)
 
 
 class BinaryCrossEntropyWithLogits(Op):
