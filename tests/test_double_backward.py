@@ -33,7 +33,19 @@ OPS = {
     "matmul_batched": (lambda a, b: (a @ b) ** 2, [(2, 2, 3), (3,)]),
     "norm": (lambda x: ember.linalg.vector_norm(x, dim=1) ** 3 + x.norm(), [(3, 4)]),
     "setitem": (lambda x: _assign(x), [(2, 3)]),
+    "scatter": (lambda x, s: x.scatter(1, ember.tensor([[0, 2], [1, 0]]), s * s) ** 2, [(2, 3), (2, 3)]),
+    "scatter_add": (lambda x, s: x.scatter_add(0, ember.tensor([[1, 0, 1]]), s ** 3) ** 2, [(2, 3), (2, 3)]),
+    "index_add": (lambda x, s: x.index_add(1, ember.tensor([2, 2]), s ** 3, alpha=2.0) ** 2, [(2, 3), (2, 2)]),
+    "remainder": (lambda x, y: ember.remainder(x, y) * x * y, [(4,), (4,)]),
+    "copy_fill": (lambda x, y: _copy_fill(x, y), [(2, 3), (3,)]),
 }
+
+
+def _copy_fill(x, y):
+    z = x * 1.0
+    z[0].copy_(y ** 2)
+    z[1].zero_()
+    return z * x
 
 
 def _assign(x):

@@ -172,6 +172,10 @@ class Remainder(Op):
         gb = -grad * _xp(self.a, self.b).floor_divide(self.a, self.b) if self.needs(1) else None
         return grad, gb
 
+    def vjp(self, grad):
+        quotient = _xp(self.a, self.b).floor_divide(self.a, self.b)
+        return grad, (-grad * self.const(quotient) if self.needs(1) else None)
+
 
 def _split(grad, wins, ties, node):
     share = wins + 0.5 * ties

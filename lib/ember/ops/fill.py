@@ -22,6 +22,9 @@ class Fill(Op):
     def backward(self, grad):
         return (None,)
 
+    def vjp(self, grad):
+        return (None,)
+
 
 class CopyFrom(Op):
     rule = "grad_x = 0 ; grad_src = grad (summed over broadcast dimensions)"
@@ -31,6 +34,9 @@ class CopyFrom(Op):
         return xp.broadcast_to(src, x.shape).astype(x.dtype)
 
     def backward(self, grad):
+        return None, grad
+
+    def vjp(self, grad):
         return None, grad
 
 

@@ -7,7 +7,7 @@ from ..autograd.function import Op
 from ..errors import DTypeError, IndexBoundsError, ShapeError
 from ..tensor import Tensor, _wrap_dim
 from .dispatch import inplace, to_tensor
-from .index import IndexGrad, along_dim
+from .index import GetItem, IndexGrad, along_dim
 
 
 def _xp(a):
@@ -28,6 +28,19 @@ def _pad(g, shape: tuple):
     full = _xp(g).zeros(shape, dtype=g.dtype)
     full[tuple(slice(0, n) for n in g.shape)] = g
     return full
+
+
+def _pad_t(g: Tensor, shape: tuple) -> Tensor:
+    """_pad, recorded (for vjp)."""
+    if tuple(g.shape) == shape or len(shape) == 0:
+        return g
+    from .shape import cat
+    for d, (n, m) in enumerate(zip(g.shape, shape)):
+        if n < m:
+            zeros = Tensor._make(g.xp.zeros(g.shape[:d] + (m - n,) + g.shape[d + 1:],
+                                            dtype=g._data.dtype), g._device)
+            g = cat([g, zeros], d)
+    return g
 
 
 class Gather(Op):
@@ -67,6 +80,16 @@ class Scatter(Op):
             gs = _pad(grad[self.where], self.src_shape)
         return gx, gs
 
+    def vjp(self, grad):
+        gx = gs = None
+        if self.needs(0):
+            keep = _xp(grad._data).ones_like(grad._data)
+            keep[self.where] = 0
+            gx = grad * self.const(keep)
+        if self.needs(1):
+            gs = _pad_t(GetItem.apply(grad, index=self.where, basic=False), self.src_shape)
+        return gx, gs
+
 
 class ScatterAdd(Op):
     rule = "grad_x = grad ; grad_src = grad at the positions src was added to"
@@ -80,6 +103,12 @@ class ScatterAdd(Op):
 
     def backward(self, grad):
         return grad, (_pad(grad[self.where], self.src_shape) if self.needs(1) else None)
+
+    def vjp(self, grad):
+        gs = None
+        if self.needs(1):
+            gs = _pad_t(GetItem.apply(grad, index=self.where, basic=False), self.src_shape)
+        return grad, gs
 
 
 class IndexSelect(Op):
@@ -113,6 +142,14 @@ class IndexAdd(Op):
         gs = None
         if self.needs(1):
             gs = grad[self.where]
+            if self.alpha != 1:
+                gs = gs * self.alpha
+        return grad, gs
+
+    def vjp(self, grad):
+        gs = None
+        if self.needs(1):
+            gs = GetItem.apply(grad, index=self.where, basic=False)
             if self.alpha != 1:
                 gs = gs * self.alpha
         return grad, gs
