@@ -173,6 +173,8 @@ def test_optimizer_state_entries_are_tensors_on_the_parameter_device(make, keys)
     "ember.ones(2, 3) + ember.ones(4)",
     "ember.ones(2, 3) @ ember.ones(2, 3)",
     "ember.ones(6).reshape(4, 2)",
+    "ember.nn.Linear(3, 2)(ember.ones(2, 3, dtype=ember.float64))",
+    "ember.ones(2, 3).expand(3, 3)",
 ])
 def test_errors_are_runtime_errors_where_pytorch_raises_runtime_error(code):
     with pytest.raises(RuntimeError) as info:

@@ -107,6 +107,8 @@ def no_vjp(node: Node):
     return AutogradError(
         f"{node.name()}: ember can't differentiate this op's backward yet, which "
         f"create_graph=True (a gradient of a gradient) needs. Ops that can: arithmetic, exp, log, "
-        f"sqrt, tanh, sigmoid, relu, sin, cos, abs, clamp, pow, sum, mean, var, max/min, "
-        f"reshape/view, permute, expand, cat, indexing, where, gather, matmul, vector 2-norm, "
-        f"softmax, log_softmax, linear and your own autograd.Functions.")
+        f"sqrt, tanh, sigmoid, relu, sin, cos, abs, clamp, pow, sum, mean, var, max/min, cumsum, "
+        f"reshape/view, permute, expand, cat, indexing and index assignment, where, gather, "
+        f"scatter, index_select, index_add, matmul, norms (p = 1, 2, inf), softmax, "
+        f"log_softmax, leaky_relu, linear, cross_entropy, nll_loss, mse_loss and your own "
+        f"autograd.Functions.")
