@@ -41,6 +41,8 @@ def main(argv=None) -> int:
     p.add_argument("--shard", help="K/N: grade only the K-th of N slices of the students (fan-out over machines)")
     p.add_argument("--results", help="write per-submission results (JSON) here instead of the gradebook (for --shard)")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--replace-nbgrader", action="store_true",
+                   help="replace autograded/ folders that `nbgrader autograde` wrote (refused otherwise)")
 
     p = sub.add_parser("merge", help="merge result files from sharded `grade --results` runs into the gradebook")
     _add_course(p)
@@ -71,6 +73,8 @@ def main(argv=None) -> int:
         return 0
     if args.cmd == "grade":
         from .grade import grade_command
+        if not _one_owner(args):
+            return 2
         return grade_command(args)
     if args.cmd == "merge":
         from .grade import merge_command
@@ -86,6 +90,22 @@ def main(argv=None) -> int:
         return check_command(args)
     ap.print_help()
     return 2
+
+
+def _one_owner(args) -> bool:
+    """autograded/ has one owner: refuse to replace what `nbgrader autograde` wrote, unless asked."""
+    if args.results or args.replace_nbgrader:
+        return True
+    from .course import course_root
+    from .gradebook import nbgrader_autograded
+    theirs = nbgrader_autograded(course_root(args.course), args.assignment, args.student)
+    if theirs:
+        print(f"error: autograded/<student>/{args.assignment} of {len(theirs)} student(s) ({', '.join(theirs[:5])}"
+              f"{', ...' if len(theirs) > 5 else ''}) was written by `nbgrader autograde`; grading would replace "
+              f"those notebooks and their gradebook scores. Re-run with --replace-nbgrader to do so.",
+              file=sys.stderr)
+        return False
+    return True
 
 
 if __name__ == "__main__":

@@ -68,6 +68,12 @@ class AssignmentGrader:
         problems = nbmod.lint_notebook(self.source_nb)
         if problems:
             raise InstructorError(f"{self.assignment}: " + "; ".join(problems))
+        from . import refcache
+        key = refcache.reference_key(nbformat.writes(self.source_nb), self.files)
+        cached = refcache.load(self.root, self.assignment, key)
+        if cached is not None:
+            self._reference = cached
+            return cached
         plan = nbmod.build_plan(self.source_nb, self.source_nb)
         run = run_steps(_step_payload(plan, "reference"), "reference", self.limits, self.files)
         ref = {}
@@ -91,6 +97,7 @@ class AssignmentGrader:
         if errors:
             raise InstructorError(f"{self.assignment}: " + "; ".join(errors) + ("\n" + run.output[-2000:]))
         self._reference = ref
+        refcache.store(self.root, self.assignment, key, ref)
         return ref
 
     # ------------------------------------------------------------ one submission
@@ -290,19 +297,9 @@ def _gradebook_entry(gb, cd, assignment, student, res):
 
 
 def ensure_assignment_in_gradebook(root: Path, assignment: str):
-    from nbgrader.api import Gradebook, MissingEntry
-
-    from .course import load_config, nbgrader_api
-    cfg = load_config(root)
-    with Gradebook(cfg.CourseDirectory.db_url, cfg.CourseDirectory.course_id) as gb:
-        try:
-            gb.find_notebook(assignment, assignment)
-            return
-        except MissingEntry:
-            pass
-    r = nbgrader_api(root).generate_assignment(assignment, force=True, create=True)
-    if not r.get("success"):
-        raise SystemExit(f"nbgrader generate_assignment {assignment} failed: {r.get('error')}")
+    """The gradebook's tests match source/ (regenerated after a test change; see gradebook.py)."""
+    from .gradebook import sync_gradebook
+    sync_gradebook(root, assignment)
 
 
 def write_autograded(root: Path, assignment: str, student: str, res: dict, source_nb, sub_path):

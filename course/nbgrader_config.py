@@ -5,6 +5,7 @@ nbgrader's usual release/, submitted/, autograded/ and feedback/ folders and gra
 `python -m autograder ...` reads this file too (see AUTHORING.md and autograder/README.md).
 """
 import os
+import sys
 
 c = get_config()  # noqa: F821  (provided by traitlets when nbgrader loads this file)
 
@@ -27,6 +28,20 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_here, "gradebook.db")
 _shared = "/srv/nbgrader/exchange"
 c.Exchange.root = os.environ.get("EMBER_EXCHANGE") or (
     _shared if os.path.isdir(_shared) else os.path.join(_here, "exchange"))
+
+# One owner of autograded/: this course grades with the trusted grader (`python -m autograder grade`);
+# `nbgrader autograde A` refuses to start once the trusted grader has graded A (and `grade` refuses
+# to replace what nbgrader autograded unless given --replace-nbgrader).
+if sys.argv[1:2] == ["autograde"]:
+    from autograder.gradebook import refuse_nbgrader_autograde
+    refuse_nbgrader_autograde(_here, sys.argv)
+
+# Late submissions: how many points a late submission loses (nbgrader's LateSubmissionPlugin:
+# "none" or "zero"). Due dates are set per assignment in formgrader or with
+# `make nbgrader ARGS="db assignment add 01_backprop --duedate='2027-03-01 23:59:00 UTC'"`.
+# `python -m autograder export` applies both.
+c.LateSubmissionPlugin.penalty_method = "none"
+
 # Authoring-only files beside a source notebook that must never reach students.
 c.CourseDirectory.ignore = [
     ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
