@@ -161,3 +161,9 @@ def test_losses_double_backward():
     assert gradgradcheck(lambda x: F.nll_loss(F.log_softmax(x ** 3, 1), target, reduction="sum"),
                          [rand64(3, 4, seed=11)])
     assert gradgradcheck(lambda x, y: F.mse_loss(x ** 2, y), [rand64(2, 3, seed=12), rand64(2, 3, seed=13)])
+
+
+def test_function_with_several_outputs_double_backward():
+    from test_autograd import _TwoOutputs
+    assert gradgradcheck(lambda x: _TwoOutputs.apply(x)[1] * 3 + _TwoOutputs.apply(x)[0] ** 2,
+                         [rand64(3, seed=14)])
