@@ -245,6 +245,7 @@ def test_sequential_lr_errors():
 ])
 def test_step_with_an_epoch_jumps_by_the_closed_form_and_warns(make, epoch, factor):
     s = make(make_opt())
+    s.optimizer.step()
     with pytest.warns(UserWarning, match="epoch parameter in `scheduler.step\\(\\)`"):
         s.step(epoch)
     assert s.last_epoch == epoch and s.get_last_lr()[0] == pytest.approx(0.1 * factor, rel=1e-12)
