@@ -83,6 +83,14 @@ def test_cell_parameters_and_repr(cls, gates):
         "LSTM(3, 4, num_layers=2, batch_first=True)"
 
 
+def test_all_weights_and_flatten_parameters():
+    m = nn.LSTM(2, 3, num_layers=2, bias=False, bidirectional=True)
+    assert [[tuple(p.shape) for p in layer] for layer in m.all_weights] == \
+        [[(12, 2), (12, 3)]] * 2 + [[(12, 6), (12, 3)]] * 2
+    assert m.all_weights[1][0] is m.weight_ih_l0_reverse
+    assert m.flatten_parameters() is None
+
+
 def test_state_dict_moves_between_lstm_layers_of_the_same_shape():
     a, b = nn.LSTM(2, 3, num_layers=2), nn.LSTM(2, 3, num_layers=2)
     b.load_state_dict(a.state_dict())

@@ -93,15 +93,18 @@ def _load_cupy():
         try:
             import cupy
         except ImportError as e:
-            raise DeviceError(f"a CUDA device was requested but CuPy is not installed; "
-                              f"{_CUPY_HINT}") from e
+            raise DeviceError(f"a CUDA device was requested but CuPy is not installed. To run on the CPU, "
+                              f"use device='cpu' (pick it with `'cuda' if ember.cuda.is_available() else "
+                              f"'cpu'`); to use an NVIDIA GPU, {_CUPY_HINT}") from e
         try:
             n = cupy.cuda.runtime.getDeviceCount()
         except Exception as e:  # CUDA driver missing or broken
-            raise DeviceError(f"a CUDA device was requested but no usable GPU was found ({e}); "
+            raise DeviceError(f"a CUDA device was requested but no usable GPU was found ({e}). To run on "
+                              f"the CPU, use device='cpu' (check ember.cuda.is_available() first); "
                               f"{_CUPY_HINT}") from e
         if n == 0:
-            raise DeviceError(f"a CUDA device was requested but no GPU is visible; {_CUPY_HINT}")
+            raise DeviceError(f"a CUDA device was requested but no GPU is visible. To run on the CPU, use "
+                              f"device='cpu' (check ember.cuda.is_available() first); {_CUPY_HINT}")
         _cupy, _gpu_count = cupy, n
     return _cupy
 

@@ -19,6 +19,10 @@ def _as_array(data, dtype: DType | None, device: Device):
         arr = data._data if isinstance(data, Tensor) else data  # stays on its device until moved
         dt = dtype if dtype is not None else from_numpy_dtype(arr.dtype)
         return backend.to_device(arr, device).astype(dt.np)   # astype copies
+    if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) and d._data.size != 1 for d in data):
+        raise ShapeError("only one element tensors can be converted to Python scalars: tensor() got a list of "
+                         "tensors; to join tensors into one, use ember.stack([...]) (a new dimension) or "
+                         "ember.cat([...])")
     try:
         arr = np.array(data)
     except ValueError as e:

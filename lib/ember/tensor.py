@@ -26,7 +26,7 @@ class Tensor:
     _view_steps = ()        # how it was made from _base: ((op class, attrs), ...) (ops/views.py)
     _views = None           # weakrefs to views of this tensor while it is in the graph
     _retains_grad = False
-    __array_ufunc__ = None  # numpy defers to Tensor's reflected operators: ndarray + Tensor -> Tensor
+    from .numpy_ufunc import array_ufunc as __array_ufunc__  # ndarray + Tensor -> Tensor; np.exp(t)
 
     def __init__(self, data=None, *, dtype=None, device=None, requires_grad: bool = False):
         from .creation import _as_array
@@ -273,7 +273,8 @@ class Tensor:
     def __bool__(self):
         if self._data.size != 1:
             raise ShapeError(f"the truth value of a tensor with {self._data.size} elements is "
-                             f"ambiguous; use .any() or .all()")
+                             f"ambiguous; to test whether a tensor is there (`if w.grad:`), write "
+                             f"`if w.grad is not None:`; to test its values, use .any() or .all()")
         return bool(self._data.reshape(()).item())
 
     __hash__ = object.__hash__

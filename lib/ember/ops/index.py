@@ -117,6 +117,10 @@ def getitem(x: Tensor, index) -> Tensor:
     try:
         out = GetItem.apply(x, index=raw, basic=basic)
     except IndexError as e:
+        if str(e).startswith("only integers"):
+            raise IndexError(f"index {_show(index)}: only integers, slices (`:`), ellipsis (`...`), None and "
+                             f"integer or bool tensors are valid indices; a float index? use int(i), or // "
+                             f"for integer division") from None
         raise IndexError(f"index {_show(index)} is out of range for a tensor of shape "
                          f"{tuple(x.shape)}: {e}") from None
     return as_view(out, x, (GetItem, {"index": raw, "basic": True})) if basic else out

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..autograd.function import Op
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
 from .dispatch import binary_operands
 
@@ -97,7 +97,10 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 2 or b._data.ndim != 2:
         raise ShapeError(f"mm: expects two 2-d matrices, got shapes {tuple(a.shape)} and "
                          f"{tuple(b.shape)}; use matmul (@) for vectors or batches")
-    if a._data.dtype != b._data.dtype or a._device is not b._device:
+    if a._data.dtype != b._data.dtype:
+        raise DTypeError(f"mm: expected both matrices to have the same dtype, got {a.dtype} and {b.dtype} "
+                         f"(as in PyTorch, mm does not promote); convert one, e.g. a.to({b.dtype})")
+    if a._device is not b._device:
         return matmul(a, b)
     if a._data.shape[1] != b._data.shape[0]:
         raise _matmul_error(a, b)

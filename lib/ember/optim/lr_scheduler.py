@@ -16,6 +16,22 @@ from typing import Callable
 from .optimizer import Optimizer
 
 
+def _watch_optimizer_step(optimizer: Optimizer) -> None:
+    """Make optimizer.step() record that it ran (optimizer._opt_called), as PyTorch does, so that a
+    scheduler stepped before its optimizer can warn."""
+    if getattr(optimizer.step, "_records_call", False):
+        return
+    step = optimizer.step
+
+    def recorded_step(*args, **kwargs):
+        optimizer._opt_called = True
+        return step(*args, **kwargs)
+
+    recorded_step._records_call = True
+    optimizer._opt_called = False
+    optimizer.step = recorded_step
+
+
 class LRScheduler:
     _is_initial = False  # True only during the step a scheduler takes when it is made
 
@@ -32,6 +48,7 @@ class LRScheduler:
                                f"resuming a scheduler with last_epoch={last_epoch}")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        _watch_optimizer_step(optimizer)
         self._initial_step()
 
     def _initial_step(self) -> None:
@@ -53,6 +70,11 @@ class LRScheduler:
 
     def step(self, epoch: int | None = None) -> None:
         self._step_count += 1
+        if not self._is_initial and self._step_count == 2 and not getattr(self.optimizer, "_opt_called", True):
+            warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`: call "
+                          "`optimizer.step()` first (each epoch's training steps, then `scheduler.step()`); "
+                          "otherwise the first learning rate of the schedule is skipped.", UserWarning,
+                          stacklevel=2)
         if epoch is not None:
             warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is "
                           "being deprecated where possible. Please use `scheduler.step()` to "

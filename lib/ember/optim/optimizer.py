@@ -42,7 +42,9 @@ class Optimizer:
         groups = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__} got an empty parameter list; did the model "
-                             f"register its parameters (e.g. as ember.nn.Parameter)?")
+                             f"register its parameters (e.g. as ember.nn.Parameter)? A generator from "
+                             f"model.parameters() is used up after one pass (call it again, or list() it), "
+                             f"and layers kept in a plain Python list are not registered: use nn.ModuleList")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for g in groups:

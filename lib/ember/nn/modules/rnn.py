@@ -70,6 +70,17 @@ class RNNBase(Module):
                     setattr(self, f"bias_hh_l{k}{d}", Parameter(creation.empty(n, **kw)))
         self.reset_parameters()
 
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch packs the weights into one buffer for cuDNN here."""
+
+    @property
+    def all_weights(self) -> list[list]:
+        """The parameters of each layer (and direction): [[w_ih, w_hh, b_ih, b_hh], ...]."""
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") if self.bias else \
+            ("weight_ih", "weight_hh")
+        return [[getattr(self, f"{n}_l{k}{d}") for n in names]
+                for k in range(self.num_layers) for d in self._suffixes()]
+
     def _suffixes(self) -> tuple[str, ...]:
         return ("", "_reverse") if self.bidirectional else ("",)
 
