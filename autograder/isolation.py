@@ -47,10 +47,9 @@ def mount_plan():
         for anc in list(reversed(p.parents))[1:] + [p]:
             if anc == p:
                 break
-            if not (anc.stat().st_mode & 0o001):
+            if not (anc.stat().st_mode & 0o001):  # every closed one: a checkout in a `mktemp -d` may be closed too
                 child = p.relative_to(anc).parts[0]
                 plan.setdefault(str(anc), set()).add(child)
-                break
     if plan and _STAGE is None:
         import atexit
         _STAGE = tempfile.mkdtemp(prefix="ember-stage-")

@@ -235,3 +235,17 @@ def test_after_a_hidden_test_feedback_echoes_nothing_the_submission_chose():
     msg = judge(step, dict(err, after_hidden=True), ref)[1]
     assert "SECRET" not in msg and msg.startswith("Exception")
     assert judge(step, dict(err, exc="ValueError", after_hidden=True), ref)[1].startswith("ValueError")
+
+
+def test_the_sandbox_root_hides_the_checkout_even_inside_a_needed_folder(monkeypatch):
+    """rootfs.plan binds the system folders, the interpreter and the two packages; a checkout or
+    course that lies inside one of them (a clone under /usr) is covered, parents before children."""
+    from autograder import rootfs
+    plan = rootfs.plan()
+    binds = [p for k, p in plan.ops if k == "bind"]
+    assert rootfs.package_dirs()[0] in binds and str(rootfs.REPO) not in binds
+    assert not any(p == str(rootfs.REPO) or rootfs.REPO.as_posix().startswith(p + "/") for p in binds)
+    monkeypatch.setattr(rootfs, "REPO", rootfs.Path("/usr/share"))
+    ops = rootfs.plan(hide=["/etc/ssl"]).ops
+    assert ("cover", "/usr/share") in ops and ("cover", "/etc/ssl") in ops
+    assert ops.index(("cover", "/usr/share")) > ops.index(("bind", "/usr"))
