@@ -184,3 +184,112 @@ def test_softmax_and_log_softmax_as_tensor_methods_and_functions():
     with pytest.raises(TypeError):
         x.softmax()
     assert_grad_matches(lambda x: x.softmax(0) * x.log_softmax(1), rand64(3, 4, seed=17))
+
+
+# ---- more elementwise functions ------------------------------------------------------------------
+def test_rounding_functions_values_and_zero_gradient():
+    x = ember.tensor([-1.5, 0.5, 2.5, 0.7], dtype=ember.float64, requires_grad=True)
+    assert x.floor().tolist() == [-2.0, 0.0, 2.0, 0.0]
+    assert x.ceil().tolist() == [-1.0, 1.0, 3.0, 1.0]
+    assert x.round().tolist() == [-2.0, 0.0, 2.0, 1.0]       # halves to even
+    assert x.trunc().tolist() == [-1.0, 0.0, 2.0, 0.0]
+    (x.floor() + x.ceil() + x.round() + x.trunc() + x).sum().backward()
+    assert x.grad.tolist() == [1.0] * 4
+    i = ember.tensor([1, 4])
+    assert i.floor().dtype == ember.int64 and i.floor().tolist() == [1, 4]
+
+
+def test_log1p_expm1_rsqrt_reciprocal_and_integer_inputs():
+    x = rand64(5, low=0.1, seed=20)
+    v = x.detach().numpy()
+    np.testing.assert_allclose(x.log1p().detach().numpy(), np.log1p(v))
+    np.testing.assert_allclose(x.expm1().detach().numpy(), np.expm1(v))
+    np.testing.assert_allclose(x.rsqrt().detach().numpy(), 1 / np.sqrt(v))
+    np.testing.assert_allclose(x.reciprocal().detach().numpy(), 1 / v)
+    assert_grad_matches(lambda x: x.log1p() * x.expm1() + x.rsqrt() + x.reciprocal(), x)
+    i = ember.tensor([1, 4, 9])
+    for out in (i.sqrt(), i.exp(), i.log1p(), i.sigmoid(), i.rsqrt(), i.reciprocal()):
+        assert out.dtype == ember.float32       # integers give the default float dtype
+    assert i.sqrt().tolist() == [1.0, 2.0, 3.0]
+    assert i.abs().dtype == i.neg().dtype == i.relu().dtype == ember.int64
+    assert i.clamp_min(3).tolist() == [3, 4, 9] and i.clamp_max(3).tolist() == [1, 3, 3]
+
+
+def test_inplace_unary_methods():
+    x = rand64(2, 3, seed=21)
+
+    def fn(x):
+        y = x * 1.0
+        y.exp_()
+        y[0].tanh_()
+        return y.neg_()
+    assert_grad_matches(fn, x)
+    with pytest.raises(RuntimeError, match="exp_.*int64"):
+        ember.tensor([1, 2]).exp_()
+    assert ember.tensor([-2, 3]).abs_().tolist() == [2, 3]
+
+
+# ---- flip, repeat, narrow, select, movedim -----------------------------------------------------
+def test_flip_repeat_narrow_select_movedim_values():
+    x = ember.tensor([[3.0, 1.0, 2.0, 1.0], [0.0, 5.0, 5.0, -1.0]])
+    assert x.flip(0, 1).tolist() == [[-1.0, 5.0, 5.0, 0.0], [1.0, 2.0, 1.0, 3.0]]
+    assert ember.flip(x, [1]).tolist()[0] == [1.0, 2.0, 1.0, 3.0]
+    assert x.repeat(1, 2, 1).shape == (1, 4, 4)
+    assert ember.tensor([1, 2]).repeat(3).tolist() == [1, 2, 1, 2, 1, 2]
+    with pytest.raises(ValueError, match="repeat"):
+        x.repeat(2)
+    assert x.narrow(1, -2, 2).tolist() == [[2.0, 1.0], [5.0, -1.0]]
+    assert x.select(1, 2).tolist() == [2.0, 5.0]
+    assert x.movedim(0, 1).tolist() == x.t().tolist() == x.swapaxes(0, 1).tolist()
+    assert ember.rand(2, 3, 4).movedim((0, 1), (2, 0)).shape == (3, 4, 2)
+    n = x.narrow(1, 0, 2)
+    n[0, 0] = 9.0                               # narrow and select are views
+    assert x[0, 0].item() == 9.0
+
+
+def test_flip_repeat_narrow_gradients():
+    assert_grad_matches(lambda x: x.flip(1) * x, rand64(2, 3, seed=22))
+    assert_grad_matches(lambda x: x.repeat(2, 3), rand64(2, 3, seed=23))
+    assert_grad_matches(lambda x: x.repeat(2, 1, 2), rand64(2, 3, seed=24))
+    assert_grad_matches(lambda x: x.narrow(0, 1, 1) * x.select(1, 0).unsqueeze(1), rand64(2, 3, seed=25))
+
+
+# ---- sort, topk, nonzero -----------------------------------------------------------------------
+def test_sort_argsort_topk_values_indices_and_gradient():
+    x = ember.tensor([[3.0, 1.0, 2.0, 1.0], [0.0, 5.0, 5.0, -1.0]])
+    values, indices = x.sort()
+    assert values.tolist() == [[1.0, 1.0, 2.0, 3.0], [-1.0, 0.0, 5.0, 5.0]]
+    assert indices.tolist() == [[1, 3, 2, 0], [3, 0, 1, 2]]      # ties keep their order
+    assert x.sort(0, descending=True).indices.tolist() == [[0, 1, 1, 0], [1, 0, 0, 1]]
+    assert x.argsort(dim=1, descending=True).tolist() == [[0, 2, 1, 3], [1, 2, 0, 3]]
+    top = x.topk(2)
+    assert top.values.tolist() == [[3.0, 2.0], [5.0, 5.0]] and top.indices.tolist() == [[0, 2], [1, 2]]
+    assert x.topk(1, dim=0, largest=False).indices.tolist() == [[1, 0, 0, 1]]
+    with pytest.raises(IndexError, match="topk"):
+        x.topk(5)
+    y = ember.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]], requires_grad=True)
+    (y.topk(2).values * ember.tensor([1.0, 10.0])).sum().backward()
+    assert y.grad.tolist() == [[1.0, 0.0, 10.0], [0.0, 1.0, 10.0]]
+    assert_grad_matches(lambda x: x.sort(1, descending=True)[0] * ember.arange(4.0).double(),
+                        rand64(3, 4, seed=26))
+
+
+def test_nonzero_and_where_with_only_a_condition():
+    x = ember.tensor([[3.0, 0.0], [0.0, -1.0]])
+    assert x.nonzero().tolist() == [[0, 0], [1, 1]] and x.nonzero().dtype == ember.int64
+    rows, cols = ember.nonzero(x, as_tuple=True)
+    assert rows.tolist() == [0, 1] and cols.tolist() == [0, 1]
+    assert [t.tolist() for t in ember.where(x > 0)] == [[0], [0]]
+    assert ember.tensor(5.0).nonzero().shape == (1, 0)
+
+
+# ---- new_* and type_as -------------------------------------------------------------------------
+def test_new_tensor_methods_take_dtype_and_device_from_self():
+    x = ember.ones(2, dtype=ember.float64)
+    assert x.new_zeros(2, 3).dtype == ember.float64 and x.new_zeros(2, 3).shape == (2, 3)
+    assert x.new_ones((2,)).tolist() == [1.0, 1.0]
+    assert x.new_full((2,), 7).tolist() == [7.0, 7.0]
+    assert x.new_tensor([1, 2]).dtype == ember.float64
+    assert x.new_zeros(2, dtype=ember.int64).dtype == ember.int64
+    assert ember.tensor([1, 2]).type_as(x).dtype == ember.float64
+    assert not x.new_zeros(2).requires_grad and x.new_zeros(2, requires_grad=True).requires_grad

@@ -18,9 +18,10 @@ from .random import Generator, initial_seed, manual_seed, seed
 from .ops.compare import (allclose, eq, equal, ge, gt, isfinite, isnan, le, logical_and,
                           logical_not, logical_or, lt, ne)
 from .ops.conversion import clone
-from .ops.elementwise import (abs, add, clamp, cos, div, exp, floor_divide, log, maximum,
-                              minimum, mul, neg, pow, relu, remainder, sigmoid, sign, sin, sqrt,
-                              square, sub, tanh)
+from .ops.elementwise import (abs, add, ceil, clamp, clamp_max, clamp_min, cos, div, exp, expm1,
+                              floor, floor_divide, log, log1p, maximum, minimum, mul, neg, pow,
+                              reciprocal, relu, remainder, round, rsqrt, sigmoid, sign, sin, sqrt,
+                              square, sub, tanh, trunc)
 from .ops.index import masked_fill, where
 from .ops.scatter import (gather, index_add, index_select, scatter, scatter_add, unbind)
 from .ops.matmul import bmm, dot, matmul, mm
@@ -28,8 +29,9 @@ from .ops.reduce import (all, amax, amin, any, argmax, argmin, cumsum, log_softm
                          mean, min, prod, softmax, std, sum, var)
 from .ops.linalg import tensor_norm as norm
 from . import linalg
-from .ops.shape import (cat, chunk, expand, flatten, permute, reshape, split, squeeze, stack, t,
-                        transpose, unsqueeze)
+from .ops.shape import (cat, chunk, expand, flatten, flip, movedim, narrow, permute, reshape,
+                        select, split, squeeze, stack, t, transpose, unsqueeze)
+from .ops.sort import argsort, nonzero, sort, topk
 from . import cuda
 from .legacy import DoubleTensor, FloatTensor, LongTensor
 from . import nn

@@ -198,3 +198,32 @@ def randint_like(t, low: int, high: int | None = None, *, dtype=None, device=Non
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(t.shape), dtype=dtype or t.dtype, device=device or t.device)
+
+
+# ---- tensor methods that make new tensors like this one (installed on Tensor by ops/) ---------
+def _new(fn):
+    def method(self: Tensor, *size, dtype=None, device=None, requires_grad: bool = False):
+        return fn(*size, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
+    method.__name__ = f"new_{fn.__name__}"
+    method.__doc__ = f"{fn.__name__}(...) with this tensor's dtype and device by default."
+    return method
+
+
+def new_full(self: Tensor, size, fill_value, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                requires_grad=requires_grad)
+
+
+def new_tensor(self: Tensor, data, *, dtype=None, device=None, requires_grad: bool = False):
+    return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                  requires_grad=requires_grad)
+
+
+def type_as(self: Tensor, other: Tensor) -> Tensor:
+    return self.to(other.dtype)
+
+
+METHODS = {"new_zeros": _new(zeros), "new_ones": _new(ones), "new_empty": _new(empty),
+           "new_full": new_full, "new_tensor": new_tensor, "type_as": type_as}

@@ -11,7 +11,8 @@ from ..tensor import Tensor
 from ..errors import DivisionByZeroError, DTypeError
 from ..backend import array_module_of as _xp
 from .dispatch import apply_binary, inplace, to_tensor
-from .unary import Abs, Clamp, Cos, Exp, Log, Neg, Relu, Sigmoid, Sign, Sin, Sqrt, Tanh
+from .unary import (Abs, Ceil, Clamp, Cos, Exp, Expm1, Floor, Log, Log1p, Neg, Relu, Round,
+                    Sigmoid, Sign, Sin, Sqrt, Tanh, Trunc)
 
 
 # ---- binary ------------------------------------------------------------------------------------
@@ -261,15 +262,57 @@ def minimum(a, b) -> Tensor:
 
 
 def _unary(op_cls):
-    def fn(x: Tensor) -> Tensor:
-        return op_cls.apply(x if isinstance(x, Tensor) else to_tensor(x))
+    if op_cls in (Neg, Abs, Sign, Relu):  # integers stay integers
+        def fn(x: Tensor) -> Tensor:
+            return op_cls.apply(x if isinstance(x, Tensor) else to_tensor(x))
+    else:
+        def fn(x: Tensor) -> Tensor:
+            if not isinstance(x, Tensor):
+                x = to_tensor(x)
+            if x._data.dtype.kind != "f":  # as PyTorch: integers give the default float dtype
+                from ..dtypes import DEFAULT_FLOAT
+                from .conversion import to_dtype
+                x = to_dtype(x, DEFAULT_FLOAT)
+            return op_cls.apply(x)
     fn.__name__ = op_cls.__name__.lower()
     fn.__doc__ = f"{op_cls.__name__} elementwise. Backward: {op_cls.rule}"
     return fn
 
 
-neg, exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos, sign = (
-    _unary(c) for c in (Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Relu, Sin, Cos, Sign))
+neg, exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos, sign, log1p, expm1 = (
+    _unary(c) for c in (Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Relu, Sin, Cos, Sign, Log1p, Expm1))
+
+
+def _stepwise(op_cls):
+    def fn(x: Tensor) -> Tensor:
+        x = x if isinstance(x, Tensor) else to_tensor(x)
+        if x._data.dtype.kind != "f":
+            return x.clone()  # integers are whole already (a copy, as PyTorch)
+        return op_cls.apply(x)
+    fn.__name__ = op_cls.__name__.lower()
+    fn.__doc__ = f"{op_cls.__name__} elementwise; its gradient is 0 (piecewise constant)."
+    return fn
+
+
+floor, ceil, round, trunc = (_stepwise(c) for c in (Floor, Ceil, Round, Trunc))
+
+
+def rsqrt(x: Tensor) -> Tensor:
+    """1 / sqrt(x)."""
+    return pow(sqrt(x), -1.0)
+
+
+def reciprocal(x: Tensor) -> Tensor:
+    """1 / x (integers give the default float dtype, as in PyTorch)."""
+    return div(1.0, x)
+
+
+def clamp_min(x: Tensor, min) -> Tensor:
+    return clamp(x, min=min)
+
+
+def clamp_max(x: Tensor, max) -> Tensor:
+    return clamp(x, max=max)
 
 
 def clamp(x: Tensor, min=None, max=None) -> Tensor:
@@ -331,6 +374,22 @@ def pow_(x: Tensor, e) -> Tensor:
     return inplace(x, Pow, (e,), "pow_")
 
 
+def _unary_(op_cls, name):
+    def method(self: Tensor) -> Tensor:
+        if self._data.dtype.kind != "f" and op_cls not in (Neg, Abs, Sign):
+            raise DTypeError(f"{name}: result type float can't be cast to the tensor's dtype "
+                             f"{self.dtype} in place; use the out-of-place {name[:-1]}() or "
+                             f"convert first with .float()")
+        return inplace(self, op_cls, (), name)
+    method.__name__ = name
+    return method
+
+
+_IN_PLACE = {f"{c.__name__.lower()}_": _unary_(c, f"{c.__name__.lower()}_") for c in
+             (Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Sin, Cos, Sign, Log1p, Expm1, Floor, Ceil,
+              Round, Trunc)}
+
+
 METHODS = {
     "__add__": add, "__radd__": add, "__sub__": sub, "__rsub__": rsub,
     "__mul__": mul, "__rmul__": mul, "__truediv__": div, "__rtruediv__": rdiv,
@@ -343,5 +402,7 @@ METHODS = {
     "sqrt": sqrt, "abs": abs, "sign": sign, "tanh": tanh, "sigmoid": sigmoid, "relu": relu, "clamp": clamp,
     "clip": clamp, "sin": sin, "cos": cos, "square": square, "maximum": maximum, "minimum": minimum,
     "add_": add_, "sub_": sub_, "mul_": mul_, "div_": div_, "clamp_": clamp_, "relu_": relu_,
-    "pow_": pow_,
+    "pow_": pow_, "log1p": log1p, "expm1": expm1, "floor": floor, "ceil": ceil, "round": round,
+    "trunc": trunc, "rsqrt": rsqrt, "reciprocal": reciprocal, "clamp_min": clamp_min,
+    "clamp_max": clamp_max, **_IN_PLACE,
 }

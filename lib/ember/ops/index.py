@@ -172,9 +172,12 @@ class Where(Op):
                 grad * self.const((~self.cond).astype(dtype)) if self.needs(1) else None)
 
 
-def where(condition: Tensor, a, b) -> Tensor:
+def where(condition: Tensor, a=None, b=None) -> Tensor:
     """Elementwise choice: a where condition is true, b elsewhere (broadcasting all three;
-    a and b may be Python numbers)."""
+    a and b may be Python numbers). `where(condition)` alone is `nonzero(condition, as_tuple=True)`."""
+    if a is None and b is None:
+        from .sort import nonzero
+        return nonzero(condition, as_tuple=True)
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         from ..creation import tensor
         a = tensor(a, device=condition.device if isinstance(condition, Tensor) else None)

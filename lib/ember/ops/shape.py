@@ -252,6 +252,73 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     return split(x, -(-n // chunks), dim)
 
 
+class Flip(Op):
+    rule = "grad_x = grad flipped back"
+
+    def forward(self, x, dims=()):
+        from ..backend import array_module_of
+        self.dims = dims
+        return array_module_of(x).flip(x, dims).copy() if dims else x.copy()
+
+    def backward(self, grad):
+        from ..backend import array_module_of
+        return (array_module_of(grad).flip(grad, self.dims) if self.dims else grad,)
+
+    def vjp(self, grad):
+        return (Flip.apply(grad, dims=self.dims),)
+
+
+def flip(x: Tensor, *dims) -> Tensor:
+    """The elements in reverse order along dims (a copy, as in PyTorch)."""
+    dims = _shape_arg(dims)
+    return Flip.apply(x, dims=tuple(sorted({_wrap_dim(d, x.ndim, "flip") for d in dims})))
+
+
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """x tiled sizes[i] times along dimension i (new leading dimensions when there are more
+    sizes than dimensions), as torch.Tensor.repeat / numpy.tile."""
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise ShapeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller than "
+                         f"the number of dimensions of the tensor ({x.ndim})")
+    shape = (1,) * (len(sizes) - x.ndim) + tuple(x._data.shape)
+    # each dimension n repeated r times: a new axis of size r in front of it, expanded, merged
+    inter = tuple(v for r, n in zip(sizes, shape) for v in (1, n))
+    big = tuple(v for r, n in zip(sizes, shape) for v in (r, n))
+    out = reshape(x, inter).expand(big)
+    return reshape(out, tuple(r * n for r, n in zip(sizes, shape)))
+
+
+def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """The view x[..., start:start + length, ...] along dim."""
+    d = _wrap_dim(dim, x.ndim, "narrow")
+    n = x._data.shape[d]
+    start = start + n if start < 0 else start
+    if not (0 <= start <= n and 0 <= length and start + length <= n):
+        raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension {d} of "
+                         f"size {n}")
+    return x[(slice(None),) * d + (slice(start, start + length),)]
+
+
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    """The view x[..., index, ...] along dim (that dimension removed)."""
+    d = _wrap_dim(dim, x.ndim, "select")
+    return x[(slice(None),) * d + (index,)]
+
+
+def movedim(x: Tensor, source, destination) -> Tensor:
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    src = [_wrap_dim(d, x.ndim, "movedim") for d in src]
+    dst = [_wrap_dim(d, x.ndim, "movedim") for d in dst]
+    rest = [d for d in range(x.ndim) if d not in src]
+    order = [None] * x.ndim
+    for s, d in zip(src, dst):
+        order[d] = s
+    it = iter(rest)
+    return permute(x, [o if o is not None else next(it) for o in order])
+
+
 def is_contiguous(x: Tensor, memory_format=None) -> bool:
     """Whether the elements lie in memory in row-major order without gaps (as after creation)."""
     return bool(x._data.flags.c_contiguous)
@@ -265,7 +332,9 @@ def contiguous(x: Tensor, memory_format=None) -> Tensor:
     return clone(x)
 
 
-METHODS = {"reshape": reshape, "view": view, "is_contiguous": is_contiguous,
+METHODS = {"reshape": reshape, "view": view, "is_contiguous": is_contiguous, "flip": flip,
+           "repeat": repeat, "narrow": narrow, "select": select, "movedim": movedim,
+           "swapaxes": transpose, "swapdims": transpose,
            "contiguous": contiguous, "view_as": view_as, "flatten": flatten,
            "squeeze": squeeze, "unsqueeze": unsqueeze, "permute": permute,
            "transpose": transpose, "t": t, "expand": expand, "expand_as": expand_as,

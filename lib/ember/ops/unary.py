@@ -195,3 +195,64 @@ class Sign(Op):
 
     def vjp(self, grad):
         return (grad * 0,)
+
+
+class Log1p(Op):
+    rule = "grad_x = grad / (1 + x)"
+    saves = (0,)
+
+    def forward(self, x):
+        self.x = x
+        return _xp(x).log1p(x)
+
+    def backward(self, grad):
+        return (grad / (1 + self.x),)
+
+    def vjp(self, grad):
+        return (grad / (1 + self.saved_input(0, self.x)),)
+
+
+class Expm1(Op):
+    rule = "grad_x = grad * (expm1(x) + 1)"
+    saves_output = True
+
+    def forward(self, x):
+        self.out = _xp(x).expm1(x)
+        return self.out
+
+    def backward(self, grad):
+        return (grad * (self.out + 1),)
+
+    def vjp(self, grad):
+        return (grad * (self.saved_output(self.out) + 1),)
+
+
+class _Stepwise(Op):
+    """A piecewise-constant function (floor, ceil, round, trunc): its gradient is 0."""
+    rule = "grad_x = 0 (piecewise constant)"
+    fn = ""
+
+    def forward(self, x):
+        return getattr(_xp(x), self.fn)(x)
+
+    def backward(self, grad):
+        return (grad * 0,)
+
+    def vjp(self, grad):
+        return (grad * 0,)
+
+
+class Floor(_Stepwise):
+    fn = "floor"
+
+
+class Ceil(_Stepwise):
+    fn = "ceil"
+
+
+class Round(_Stepwise):
+    fn = "round"  # halves to even, as PyTorch
+
+
+class Trunc(_Stepwise):
+    fn = "trunc"
