@@ -152,3 +152,15 @@ def test_forward_hook_always_call_runs_when_forward_raises():
     with pytest.raises(ValueError, match="boom"):
         m(1)
     assert seen == [("always", None)]
+
+
+def test_backward_hooks_under_create_graph():
+    """A gradient of a gradient through a hooked module equals the one without hooks."""
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).double()
+    x = rand64(4, 2, seed=2)
+    recorded = []
+    assert ember.autograd.gradgradcheck(lambda a: model(a), (x,))
+    for m in model:
+        m.register_full_backward_hook(lambda m, gi, go: recorded.append(go[0].requires_grad))
+    assert ember.autograd.gradgradcheck(lambda a: model(a), (x,))
+    assert True in recorded  # with create_graph, grad_output is itself differentiable

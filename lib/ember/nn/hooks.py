@@ -111,6 +111,11 @@ class HookSink(Op):
     def backward(self, grad):
         return self.hook.inputs_ready() if self.side == "input" else self.hook.outputs_ready()
 
+    def vjp(self, grad):
+        """create_graph=True: the same, with the gradients kept as (recorded) Tensors."""
+        ready = self.hook.inputs_ready if self.side == "input" else self.hook.outputs_ready
+        return ready(as_tensors=True)
+
 
 class BackwardHookFunction(Op):
     """Hands a module input (or output) through unchanged; backward records its gradient.
@@ -125,6 +130,10 @@ class BackwardHookFunction(Op):
     def backward(self, grad):
         self.hook.grads[self.side][self.slot] = grad
         return (self.zero,)
+
+    def vjp(self, grad):
+        self.hook.grads[self.side][self.slot] = grad
+        return (Tensor._make(self.zero, grad._device),)
 
 
 class BackwardHook:
@@ -174,11 +183,11 @@ class BackwardHook:
             g = got.get(i)
             if g is None and t is not None and zeros:
                 g = t.xp.zeros(t._data.shape, dtype=t._data.dtype)
-            out.append(None if g is None else Tensor._make(g, t._device))
+            out.append(g if g is None or isinstance(g, Tensor) else Tensor._make(g, t._device))
         got.clear()
         return tuple(out)
 
-    def outputs_ready(self) -> tuple:
+    def outputs_ready(self, as_tensors: bool = False) -> tuple:
         """All output gradients are in: run the backward pre-hooks (which may replace them),
         and the full backward hooks too if no input needs a gradient."""
         grad_outputs = self._collected("output", self.outputs, zeros=False)
@@ -199,13 +208,13 @@ class BackwardHook:
                           "#torch.nn.Module.register_full_backward_hook for more details.",
                           stacklevel=2)
             self._call_full_hooks((None,) * len(self.inputs))
-        return tuple(_array(grad_outputs[i]) for i in self.live["output"])
+        return tuple(_unwrap(grad_outputs[i], as_tensors) for i in self.live["output"])
 
-    def inputs_ready(self) -> tuple:
+    def inputs_ready(self, as_tensors: bool = False) -> tuple:
         grad_inputs = self._collected("input", self.inputs, zeros=True)
         # no gradient came through the outputs (not tensors, say): the hooks don't run
         new = grad_inputs if self.grad_outputs is None else self._call_full_hooks(grad_inputs)
-        return tuple(_array(new[i]) for i in self.live["input"])
+        return tuple(_unwrap(new[i], as_tensors) for i in self.live["input"])
 
     def _call_full_hooks(self, grad_inputs: tuple) -> tuple:
         grad_outputs, self.grad_outputs = self.grad_outputs, None  # ready for the next backward
@@ -221,9 +230,9 @@ class BackwardHook:
         return grad_inputs
 
 
-def _array(t):
+def _unwrap(t, as_tensors: bool):
     if t is None:
         return None
     if not isinstance(t, Tensor):
         raise TypeError(f"backward hooks must return Tensors or None, got {type(t).__name__}")
-    return t._data
+    return t if as_tensors else t._data
