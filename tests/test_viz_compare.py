@@ -167,3 +167,15 @@ def test_stepper_labels_stay_legible():
     width = float(root.get("width"))
     min_w = float(re.search(r"min-width:(\d+)px", root.get("style")).group(1))
     assert MIN_FONT_PX >= 11 and min_w >= width * MIN_FONT_PX / FONT_PX - 1
+
+
+def test_widget_made_before_backward_shows_the_gradients_it_saw():
+    ember.manual_seed(0)
+    w = ember.randn(3, 2, requires_grad=True)
+    loss = (ember.randn(4, 3) @ w).relu().sum()
+    g = viz.graph(loss, names={"w": w})
+    viz.backprop(loss)                          # backward run by another widget
+    out = next(n for n in g.description if n.kind == "output")
+    g.select(out.id)
+    assert "not kept" not in g._info.value and "call backward()" not in g._info.value
+    assert "gradient" in g._info.value and "= 1" in g._info.value     # d loss / d loss

@@ -175,7 +175,8 @@ def from_autograd(root, *, names=None, model=None, show_constants: bool = False,
         label = by_name.get(id(t)) or ("output" if len(roots) == 1 else f"output {k}")
         nodes.append(VizNode(f"out{k}", label, "output", tuple(t.shape), [nid[id(t.grad_fn)]],
                              value=(lambda t=t: t),
-                             grad=(lambda t=t: t.grad if t.retains_grad else None),
+                             grad=(lambda t=t: grads.get(t.grad_fn, t.grad if t.retains_grad
+                                                         else None)),
                              info={"tensor": t}))
     if title is None:
         title = f"autograd graph: {sum(1 for n in nodes if n.kind == 'op')} ops"

@@ -296,6 +296,8 @@ class GraphWidget(widgets.VBox):
                     "that reaches each node)")
         if n.kind in ("input", "parameter"):
             return "None: backward ran, but no gradient reached this tensor"
+        if self.recorder.calls:
+            return "none: backward ran, but no gradient reached this node"
         return ("not kept: backward ran before this widget was made, and autograd frees the "
                 "gradients of intermediate results (make the widget first, or call .retain_grad())")
 

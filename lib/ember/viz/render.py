@@ -72,7 +72,7 @@ def render_svg(desc, lay, *, current=None, done=(), hot_edges=(), selected=None,
     tooltips = tooltips or {}
     title = desc.title if title is None else title
     top = 22 if title else 0
-    w, h = lay.width, lay.height + top
+    w, h = max(lay.width, len(title or "") * 7.3 + 16), lay.height + top
     # shrink to the container, but labels stay legible: at most to MIN_FONT_PX / FONT_PX
     style = (f' style="max-width:100%;min-width:{w * MIN_FONT_PX / FONT_PX:.0f}px;height:auto"'
              if max_width is not None else "")
