@@ -184,7 +184,7 @@ def _call_tensor_hooks(node: Node, g):
                     f"a hook registered with register_hook must return None or a tensor of the "
                     f"gradient's shape {tuple(g.shape)}, got "
                     f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
-            g = out._data
+            g = out._data.copy()  # the hook's tensor stays the hook's (.grad may be added into)
     for fn in hooks:
         if fn.__class__ is RetainGrad:
             t = fn.ref()
