@@ -1,8 +1,9 @@
 """Throughput: `nbgrader autograde` vs `python -m autograder grade` on the same synthetic class.
 
-Builds a class of N (default 60) submissions of the demo assignment (tests/fixtures/course):
+Builds a class of N (default 40) submissions of the demo assignment (tests/fixtures/course):
 correct, partially wrong, broken (syntax error, exception, unimplemented), in a private course
-copy, grades it with both, and prints submissions/second for each and the ratio.
+copy, grades it with both at one BLAS thread (OPENBLAS/OMP/MKL_NUM_THREADS=1 for both, as on a
+shared grading server), and prints submissions/second for each and the ratio (target: >= 3x).
 
     python bench/grading.py [N] [--jobs J]
 """
@@ -23,7 +24,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("n", nargs="?", type=int, default=60)
+    ap.add_argument("n", nargs="?", type=int, default=40)
     ap.add_argument("--jobs", type=int, default=os.cpu_count())
     args = ap.parse_args()
     import nbformat
@@ -53,7 +54,8 @@ def main():
                 nb = rel if answers is None else nbmod.apply_replacements(src, answers)
                 submit(root, f"s{i:03d}_{name}", A, nb)
             roots[which] = root
-        env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+        env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+                   OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
         t0 = time.monotonic()
         r = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", A, "--create", "--force",
                             "--ExecutePreprocessor.timeout=60"], cwd=roots["nbgrader"], env=env,
@@ -66,7 +68,7 @@ def main():
         r2 = subprocess.run([sys.executable, "-m", "autograder", "grade", A, "--course", str(roots["ember"]),
                              "-j", str(args.jobs), "--quiet"], env=env, capture_output=True, text=True)
         t_em = time.monotonic() - t0
-        if r2.returncode != 0:
+        if r2.returncode not in (0, 1):   # 1: some submissions need attention (the broken ones)
             print(r2.stderr[-3000:])
         n_em = len(list((roots["ember"] / "autograded").glob(f"*/{A}/ember-result.json")))
         tp_nb, tp_em = n_nb / t_nb, n_em / t_em
@@ -74,7 +76,8 @@ def main():
         print(f"nbgrader autograde : {n_nb:3d} graded in {t_nb:6.1f} s  -> {tp_nb:6.2f} submissions/s")
         print(f"autograder grade -j{args.jobs}: {n_em:3d} graded in {t_em:6.1f} s  -> {tp_em:6.2f} submissions/s")
         print(f"ratio: {tp_em / tp_nb:.1f}x")
-        ok = n_em == args.n and tp_em >= 2 * tp_nb
+        print(f"target: >= 3x ({'met' if tp_em >= 3 * tp_nb else 'NOT met'})")
+        ok = n_em == args.n and tp_em >= 3 * tp_nb
         return 0 if ok else 1
 
 
