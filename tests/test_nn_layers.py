@@ -307,6 +307,17 @@ def test_conv2d_groups_are_independent_convolutions(c_in, c_out, groups):
     assert repr(conv).endswith(f"groups={groups})")
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv2d_second_derivatives_for_gradient_penalties(groups):
+    """d/dw of |d out / d x|^2 (a WGAN-GP style penalty) needs conv's backward recorded."""
+    x, w, b = rand64(1, 2, 5, 4, seed=15), rand64(4, 2 // groups, 3, 2, seed=16), rand64(4, seed=17)
+    assert ember.autograd.gradgradcheck(
+        lambda a, k, c: F.conv2d(a, k, c, stride=(2, 1), padding=1, dilation=(1, 2),
+                                 groups=groups), (x, w, b))
+    conv = f64(nn.Conv2d(2, 2, 3, padding=1, padding_mode="circular"))
+    assert ember.autograd.gradgradcheck(lambda a: conv(a).tanh(), (x,))
+
+
 def test_conv2d_groups_errors_and_init():
     ember.manual_seed(0)
     conv = nn.Conv2d(4, 6, 3, groups=2)

@@ -133,3 +133,15 @@ def test_adaptive_avg_pool_is_global_average_and_unbatched():
         F.adaptive_avg_pool2d(ember.zeros(70), 2)
     with pytest.raises(ValueError, match="output_size must be 2"):
         F.adaptive_avg_pool2d(x, (1, 2, 3))
+
+
+def test_second_derivatives_through_pooling_and_padding():
+    """create_graph=True: pooling and padding record their backward with differentiable ops."""
+    x = rand64(1, 2, 5, 6, seed=5)
+    gg = ember.autograd.gradgradcheck
+    assert gg(lambda a: F.max_pool2d(a * a, 3, 2, 1, ceil_mode=True), (x,))
+    assert gg(lambda a: F.avg_pool2d(a * a, 3, 2, 1, ceil_mode=True, count_include_pad=False), (x,))
+    assert gg(lambda a: F.avg_pool2d(a * a, 2), (x,))
+    assert gg(lambda a: F.adaptive_avg_pool2d(a * a, (3, 2)), (x,))
+    assert gg(lambda a: F.pad(a * a, (1, 2, 2, 1), mode="reflect"), (x,))
+    assert gg(lambda a: F.pad(a * a, (1, 0, 0, 2), value=1.0), (x,))

@@ -17,6 +17,9 @@ class ConstantPadNd(Op):
     def backward(self, grad):
         return (grad[self.slices],)
 
+    def vjp(self, grad):
+        return (grad[self.slices],)
+
 
 def pad_index(n: int, lo: int, hi: int, mode: str, xp):
     """For each position of the padded dimension, the input position it copies."""
@@ -49,4 +52,11 @@ class IndexPad(Op):
             g = xp.zeros(shape, dtype=grad.dtype)
             backend.index_add(xp, xp.moveaxis(g, axis, 0), idx, xp.moveaxis(grad, axis, 0))
             grad = g
+        return (grad,)
+
+    def vjp(self, grad):
+        from ...creation import zeros
+        for (axis, idx), shape in zip(reversed(self.indices), reversed(self.shapes)):
+            base = zeros(*shape, dtype=grad.dtype, device=grad.device)
+            grad = base.index_add(axis, self.const(idx), grad)
         return (grad,)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ...autograd.function import Op
 from ...backend import array_module_of
-from .conv import _offset, _windows
+from .fold import _offset, _windows, blocks_to_image
 
 
 def pool_out_size(size: int, k: int, stride: int, pad: int, dil: int, ceil_mode: bool) -> int:
@@ -70,6 +70,13 @@ class MaxPool2d(Op):
         return (_scatter(lambda i, j: grad * (self.arg == i * kw + j), k, stride, dil, out_hw,
                          pads, self.x_shape, grad.dtype),)
 
+    def vjp(self, grad):
+        k, stride, dil, out_hw, pads = self.geom
+        xp = array_module_of(self.arg)
+        hit = self.const((self.arg[..., None] == xp.arange(k[0] * k[1])).astype(grad._data.dtype))
+        blocks = (grad.unsqueeze(-1) * hit).reshape(*grad.shape, *k)
+        return (blocks_to_image(blocks, self.x_shape, (k, stride, pads, dil, out_hw)),)
+
 
 def max_pool2d_indices(x, kernel_size, stride, padding, dilation, ceil_mode):
     """PyTorch's return_indices: where each maximum is, as an index into the flattened H * W
@@ -123,6 +130,12 @@ class AvgPool2d(Op):
         return (_scatter(lambda i, j: share, k, stride, (1, 1), out_hw, pads, self.x_shape,
                          grad.dtype),)
 
+    def vjp(self, grad):
+        k, stride, out_hw, pads = self.geom
+        div = self.div if isinstance(self.div, int) else self.const(self.div)
+        share = (grad / div).reshape(*grad.shape, 1, 1).expand(*grad.shape, *k)
+        return (blocks_to_image(share, self.x_shape, (k, stride, pads, (1, 1), out_hw)),)
+
 
 def adaptive_windows(size: int, out: int, xp, dtype):
     """An (out, size) matrix averaging rows start..end of each window, where window i spans
@@ -149,3 +162,6 @@ class AdaptiveAvgPool2d(Op):
     def backward(self, grad):
         xp = array_module_of(grad)
         return (xp.matmul(xp.matmul(self.ah.T, grad), self.aw),)
+
+    def vjp(self, grad):
+        return (self.const(self.ah.T).matmul(grad).matmul(self.const(self.aw)),)
