@@ -418,6 +418,13 @@ def test_embedding_looks_up_rows_and_accumulates_repeated_indices():
     np.testing.assert_array_equal(arr(emb.weight.grad)[:, 0], [1, 3, 0, 0, 1, 1])
 
 
+def test_embedding_second_derivatives():
+    w = rand64(5, 3, seed=12)
+    idx = ember.tensor([[0, 2, 2], [4, 1, 0]])
+    assert ember.autograd.gradgradcheck(lambda t: F.embedding(idx, t) ** 2, (w,))
+    assert ember.autograd.gradgradcheck(lambda t: F.embedding(idx, t, padding_idx=2) ** 2, (w,))
+
+
 def test_embedding_padding_idx_and_errors():
     emb = nn.Embedding(5, 2, padding_idx=0)
     assert arr(emb.weight)[0].tolist() == [0.0, 0.0]

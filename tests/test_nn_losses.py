@@ -298,3 +298,20 @@ def test_bce_with_logits_pos_weight_at_zero_logit_and_errors():
     with pytest.raises(RuntimeError, match="not differentiable with respect to argument"):
         F.binary_cross_entropy_with_logits(x, y, pos_weight=ember.ones(2, dtype=ember.float64,
                                                                        requires_grad=True))
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_binary_losses_second_derivatives(reduction):
+    """create_graph=True through the fused binary losses (Hessian-vector products of logistic
+    regression, say)."""
+    x = rand64(3, 4, seed=8)
+    y = ember.tensor((np.random.default_rng(9).random((3, 4)) > 0.5).astype(float),
+                     dtype=ember.float64, requires_grad=True)
+    p = ember.tensor(np.random.default_rng(10).uniform(0.1, 0.9, (3, 4)), dtype=ember.float64,
+                     requires_grad=True)
+    pw = ember.tensor([1.0, 2.0, 0.5, 3.0], dtype=ember.float64)
+    gg = ember.autograd.gradgradcheck
+    assert gg(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=reduction), (x, y))
+    assert gg(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=reduction,
+                                                              pos_weight=pw), (x, y))
+    assert gg(lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction), (p, y))

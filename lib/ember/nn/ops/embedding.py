@@ -19,3 +19,12 @@ class Embedding(Op):
         if self.padding_idx is not None:
             gw[self.padding_idx] = 0
         return (gw,)
+
+    def vjp(self, grad):
+        from ...creation import zeros
+        g = grad.reshape(-1, self.shape[1])
+        if self.padding_idx is not None:
+            keep = self.const((self.index.reshape(-1, 1) != self.padding_idx).astype(g._data.dtype))
+            g = g * keep
+        base = zeros(*self.shape, dtype=grad.dtype, device=grad.device)
+        return (base.index_add(0, self.const(self.index.reshape(-1)), g),)

@@ -121,6 +121,18 @@ class BinaryCrossEntropyWithLogits(Op):
         return ((sig * (1 + (pw - 1) * y) - pw * y) * g if self.needs(0) else None,
                 ((pw - 1) * self.sp - x) * g if self.needs(1) else None, None)
 
+    def vjp(self, grad):
+        """Recorded backward (create_graph=True): Hessian-vector products of logistic losses."""
+        x, y = self.saved_input(0, self.x), self.saved_input(1, self.y)
+        g = _scale(grad, self.reduction, self.x.size)
+        if self.pw is None:
+            return ((x.sigmoid() - y) * g if self.needs(0) else None,
+                    -x * g if self.needs(1) else None)
+        pw = self.const(self.pw)
+        softplus_neg = (-x).clamp(min=0) + (1 + (-x.abs()).exp()).log()
+        return ((x.sigmoid() * (1 + (pw - 1) * y) - pw * y) * g if self.needs(0) else None,
+                ((pw - 1) * softplus_neg - x) * g if self.needs(1) else None, None)
+
 
 class BinaryCrossEntropy(Op):
     """-[y log p + (1 - y) log(1 - p)] on probabilities p; each log is clamped at -100 as in
@@ -140,4 +152,12 @@ class BinaryCrossEntropy(Op):
         g = _scale(grad, self.reduction, p.size)
         gp = g * (p - y) / xp.maximum(p * (1 - p), 1e-12) if self.needs(0) else None
         gy = g * (self.log1mp - self.logp) if self.needs(1) else None
+        return gp, gy
+
+    def vjp(self, grad):
+        p, y = self.saved_input(0, self.p), self.saved_input(1, self.y)
+        g = _scale(grad, self.reduction, self.p.size)
+        gp = g * (p - y) / (p * (1 - p)).clamp(min=1e-12) if self.needs(0) else None
+        gy = g * ((1 - p).log().clamp(min=-100) - p.log().clamp(min=-100)) \
+            if self.needs(1) else None
         return gp, gy
