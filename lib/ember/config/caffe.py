@@ -312,7 +312,8 @@ class CaffeNet(nn.Module):
         """The blobs no layer reads: the net's outputs (losses, scores...)."""
         read = {b for s in self.specs for b in as_list(s.get("bottom"))
                 if not (s.get("top") is not None and b in as_list(s.get("top")))}
-        tops = [t for s in self.specs if s["type"] not in DATA_LAYERS for t in as_list(s.get("top"))]
+        tops = [t for s in self.specs if s["type"] not in DATA_LAYERS
+                for t in as_list(s.get("top"))]
         return [t for i, t in enumerate(tops) if t not in read and t not in tops[i + 1:]]
 
     @property

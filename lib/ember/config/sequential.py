@@ -7,9 +7,10 @@
                 {"type": "Dropout", "p": 0.1, "name": "drop"},
                 {"type": "Linear", "in_features": 32, "out_features": 10}]}
 
-`build_sequential(dict)` (what `ember.config.build_model` calls for this format) turns it into an `nn.Sequential`: each layer's "type" names an
-`ember.nn` layer, its other keys are that layer's constructor arguments, and an optional "name"
-names it in the Sequential (and in state_dict keys). With "input_shape" (one sample, without the
+`build_sequential(dict)` (what `ember.config.build_model` calls for this format) turns it into
+an `nn.Sequential`: each layer's "type" names an `ember.nn` layer, its other keys are that
+layer's constructor arguments, and an optional "name" names it in the Sequential (and in
+state_dict keys). With "input_shape" (one sample, without the
 batch dimension) a zero batch is run through the layers, so a shape mismatch is reported at the
 layer that causes it.
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import os
 from collections import OrderedDict
 
 from .. import nn

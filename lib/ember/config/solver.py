@@ -204,7 +204,7 @@ class Solver:
         prefix = self.settings.get("snapshot_prefix")
         if not prefix:
             raise ConfigError("solver: snapshot needs snapshot_prefix")
-        path = f"{self._path(prefix) if not os.path.isabs(prefix) else prefix}_iter_{self.iter}.ember"
+        path = f"{prefix if os.path.isabs(prefix) else self._path(prefix)}_iter_{self.iter}.ember"
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         save(self.net.state_dict(), path)
         return path

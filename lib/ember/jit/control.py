@@ -80,7 +80,7 @@ def _trace_into(sub: sg.Graph, fn, args):
         tr.graph = outer
 
 
-def _merge_outputs(line, names, outs_a, outs_b, graphs):
+def _merge_outputs(line, names, outs_a, outs_b):
     """Per variable: ('tensor', dtype) or ('python', value); numbers meeting tensors become
     constants of the tensor's dtype in their branch."""
     kinds = []
@@ -150,7 +150,7 @@ def _cond(test, true_fn, false_fn, names, line, stmt):
     tg, fg = sg.Graph(parent=tr.graph), sg.Graph(parent=tr.graph)
     outs_t = tuple(_trace_into(tg, true_fn, ()))
     outs_f = tuple(_trace_into(fg, false_fn, ()))
-    kinds = _merge_outputs(line, list(names), outs_t, outs_f, (tg, fg))
+    kinds = _merge_outputs(line, list(names), outs_t, outs_f)
     tensor_ix = [k for k, (kind, _) in enumerate(kinds) if kind == "tensor"]
     if not tensor_ix:
         return outs_t if taken else outs_f
@@ -259,7 +259,8 @@ def _loop(cond_fn, body_fn, values, names, line):
             raise _error(line, f"the loop changes the Python value '{names[k]}'; only tensors "
                                f"and numbers can change in a loop on a tensor")
     bg.outputs = body_outs
-    specs = tuple((_merge(v.shape, o.shape, "while_loop"), v.dtype) for v, o in zip(init, body_outs))
+    specs = tuple((_merge(v.shape, o.shape, "while_loop"), v.dtype)
+                  for v, o in zip(init, body_outs))
     captured = _align([cg, bg], len(ix))
     with tr.graph.as_default():
         node = emit("while_loop", (*init, *captured),

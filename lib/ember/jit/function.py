@@ -46,11 +46,13 @@ class TracedFunction:
         if len(inputs) != len(self.graph.inputs):
             raise TypeError(f"traced function takes {len(self.graph.inputs)} input(s), got "
                             f"{len(inputs)}")
-        return {p: (x._data if isinstance(x, Tensor) else x) for p, x in zip(self.graph.inputs, inputs)}
+        return {p: (x._data if isinstance(x, Tensor) else x)
+                for p, x in zip(self.graph.inputs, inputs)}
 
     def run(self, *inputs) -> list:
         """The graph's outputs as arrays (no autograd)."""
-        return [np.asarray(o) for o in self._sess().run(list(self.graph.outputs), self._feeds(inputs))]
+        outs = self._sess().run(list(self.graph.outputs), self._feeds(inputs))
+        return [np.asarray(o) for o in outs]
 
     def __call__(self, *inputs):
         params = list(self.params.values())

@@ -154,8 +154,9 @@ class _Converter(ast.NodeTransformer):
 
     def visit_IfExp(self, node):
         self.generic_visit(node)
-        lam = lambda body: ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[],  # noqa: E731
-                                                         kw_defaults=[], defaults=[]), body=body)
+        def lam(body):
+            return ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[],
+                                                 kw_defaults=[], defaults=[]), body=body)
         return ast.copy_location(ast.Call(func=_expr("_ember_jit.if_exp", node), keywords=[], args=[
             node.test, lam(node.body), lam(node.orelse), ast.Constant(node.lineno)]), node)
 
