@@ -1,6 +1,6 @@
 """Pooling ops: the max or the mean of each window, and adaptive average pooling.
 
-Windows are strided views of the padded input (`conv._windows`). With ceil_mode the last window
+Windows are strided views of the padded input (`fold._windows`). With ceil_mode the last window
 may hang over the padded input; the input is then padded further on the bottom and right (with
 -inf for max, with zeros for the mean, whose divisor leaves that part out, as in PyTorch).
 """
@@ -40,6 +40,8 @@ def _pad2(x, pads, value):
 
 
 def _scatter(grad_at, k, stride, dil, out_hw, pads, shape, dtype):
+    """The input's gradient: each kernel offset's grad_at(i, j) (an array shaped like the
+    output) added into the positions it covered, one strided add per offset."""
     xp = array_module_of(grad_at(0, 0))
     n, c, h, w = shape
     gpad = xp.zeros((n, c, h + sum(pads[0]), w + sum(pads[1])), dtype=dtype)
