@@ -104,3 +104,40 @@ def test_tracing_leaves_eager_ember_untouched():
     gt = ember.Tensor.__dict__["__gt__"]
     ember.jit.trace(lambda x: (x > 0).float() * x, (ember.ones(2),))
     assert Op.__dict__["apply"] is apply and ember.Tensor.__dict__["__gt__"] is gt
+
+
+def test_traced_module_runs_other_batch_sizes_and_backward_reaches_its_parameters():
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Flatten(), nn.Linear(8, 3))
+    traced = ember.jit.trace(model, (ember.randn(5, 6),))
+    assert traced.graph.inputs[0].shape == (None, 6)
+    for batch in (7, 1):
+        x = ember.randn(batch, 6, requires_grad=True)
+        out = traced(x)
+        assert out.shape == (batch, 3) and out.requires_grad
+        out.pow(2).sum().backward()
+        got = [p.grad.numpy().copy() for p in model.parameters()] + [x.grad.numpy().copy()]
+        model.zero_grad()
+        x.grad = None
+        model(x).pow(2).sum().backward()
+        want = [p.grad.numpy() for p in model.parameters()] + [x.grad.numpy()]
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+        model.zero_grad()
+    with ember.no_grad():                       # the module's new weights are read at each call
+        model[0].bias.add_(1.0)
+    x = ember.randn(2, 6)
+    np.testing.assert_allclose(traced(x).detach().numpy(), model(x).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_traced_function_gradients_match_numerical_differences():
+    def f(x, w):
+        return ((x @ w).tanh() * x.sum(dim=1, keepdim=True)).mean(dim=0)
+    x = ember.randn(4, 3, dtype=ember.float64, requires_grad=True)
+    w = ember.randn(3, 2, dtype=ember.float64, requires_grad=True)
+    traced = ember.jit.trace(f, (x, w))
+    assert ember.autograd.gradcheck(traced, (x, w))
+    assert ember.autograd.gradcheck(traced, (x[:2].detach().requires_grad_(), w))
+    positive = ember.jit.trace(lambda a: a.sum(dim=1) > 0, (x.detach(),))
+    assert positive(x).dtype == ember.bool        # no float output: no autograd node
+    assert positive(x).tolist() == (x.detach().sum(dim=1) > 0).tolist()

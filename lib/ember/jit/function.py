@@ -57,7 +57,8 @@ class TracedFunction:
     def __call__(self, *inputs):
         params = list(self.params.values())
         wants = is_grad_enabled() and any(isinstance(t, Tensor) and t.requires_grad
-                                          for t in (*inputs, *params))
+                                          for t in (*inputs, *params)) \
+            and any(o.dtype.kind == "f" for o in self.graph.outputs)
         if not wants:
             outs = [Tensor._make(o) for o in self.run(*inputs)]
         else:
