@@ -4,14 +4,15 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+COURSE ?= $(CURDIR)/course
 # Jupyter settings per role (deploy/jupyter/<role>): the student view has no nbgrader instructor tools.
 STUDENT_VIEW := JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/jupyter/student
-STAFF_VIEW   := JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/jupyter/staff EMBER_COURSE=$(CURDIR)/course
+STAFF_VIEW   := JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/jupyter/staff EMBER_COURSE=$(COURSE)
 
 .PHONY: lab instructor nbgrader hub-deps test release bench clean
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,onnx,hub]'
 	touch $(STAMP)
@@ -19,13 +20,13 @@ $(STAMP): pyproject.toml
 lab: $(STAMP)  ## a self-learner's JupyterLab on notebooks/ (student view)
 	$(STUDENT_VIEW) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
-instructor: $(STAMP)  ## the instructor's JupyterLab on course/, with formgrader
-	mkdir -p course/exchange
-	$(STAFF_VIEW) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG)
+instructor: $(STAMP)  ## the instructor's JupyterLab on course/ (or COURSE=...), with formgrader
+	test -n "$$EMBER_EXCHANGE" || test -d /srv/nbgrader/exchange || mkdir -p $(COURSE)/exchange
+	$(STAFF_VIEW) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/jupyter lab --ServerApp.root_dir=$(COURSE) $(ROOT_FLAG)
 
 nbgrader: $(STAMP)  ## any nbgrader command on the course: make nbgrader ARGS="collect 01_backprop"
-	mkdir -p course/exchange
-	cd course && $(STAFF_VIEW) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(CURDIR)/$(VENV)/bin/nbgrader $(ARGS)
+	test -n "$$EMBER_EXCHANGE" || test -d /srv/nbgrader/exchange || mkdir -p $(COURSE)/exchange
+	cd $(COURSE) && $(STAFF_VIEW) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(CURDIR)/$(VENV)/bin/nbgrader $(ARGS)
 
 hub-deps:  ## configurable-http-proxy for deploy/hub (pinned in deploy/hub/package-lock.json)
 	npm ci --prefix deploy/hub --no-audit --no-fund

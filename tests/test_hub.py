@@ -460,3 +460,35 @@ def test_each_student_fetched_only_their_own_feedback(klass, run):
     for kind, pages in run["feedback"].items():
         assert len(pages) == 1, (kind, len(pages))
         assert f"{A}: {scores[kind]}" in pages[0]
+
+
+def test_kubernetes_values_give_the_same_roles():
+    """deploy/k8s/values.yaml: valid YAML whose hub config gives staff the course volume and the
+    staff view, students neither, and everyone the exchange (run with a stand-in spawner)."""
+    import types
+
+    import yaml
+    from traitlets.config import Config
+    values = yaml.safe_load((REPO / "deploy" / "k8s" / "values.yaml").read_text())
+    c = Config()
+    for name, code in values["hub"]["extraConfig"].items():
+        exec(compile(code, name, "exec"), {"c": c})
+    hook = c.KubeSpawner.pre_spawn_hook
+
+    def spawn(name):
+        s = types.SimpleNamespace(user=types.SimpleNamespace(name=name), environment={}, volumes=[],
+                                  volume_mounts=[], notebook_dir=None)
+        hook(s)
+        return s
+
+    staff, student = spawn("instructor"), spawn("alice")
+    dockerfile = (REPO / "deploy" / "k8s" / "Dockerfile").read_text()
+    for s, role in ((staff, "staff"), (student, "student")):
+        path = s.environment["JUPYTER_CONFIG_PATH"]
+        assert path.endswith("/deploy/jupyter/" + role) and "COPY --chown=root:root deploy/jupyter " in dockerfile
+        assert (REPO / "deploy" / "jupyter" / role).is_dir()
+        assert s.environment["EMBER_EXCHANGE"] == values["singleuser"]["storage"]["extraVolumeMounts"][0]["mountPath"]
+    assert [m["mountPath"] for m in staff.volume_mounts] == ["/srv/ember/course"] and not student.volume_mounts
+    assert student.notebook_dir == "/home/jovyan"
+    assert not re.search(r"^COPY .*\bcourse\b", dockerfile, re.M)      # solutions never in the image
+    assert c.KubeSpawner.uid(spawn("alice")) != c.KubeSpawner.uid(spawn("bob"))
