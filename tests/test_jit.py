@@ -141,3 +141,9 @@ def test_traced_function_gradients_match_numerical_differences():
     positive = ember.jit.trace(lambda a: a.sum(dim=1) > 0, (x.detach(),))
     assert positive(x).dtype == ember.bool        # no float output: no autograd node
     assert positive(x).tolist() == (x.detach().sum(dim=1) > 0).tolist()
+
+
+def test_where_on_a_traced_condition_follows_the_data():
+    traced = ember.jit.trace(lambda x: ember.where(x > 0, x * 2.0, -x), (ember.ones(3),))
+    x = ember.tensor([1.0, -2.0, 3.0, -4.0])
+    assert traced(x).tolist() == [2.0, 2.0, 6.0, 4.0]

@@ -60,8 +60,11 @@ def _linear(ins, a, out):
 
 
 def _where(ins, a, out):
+    """The condition is the traced comparison when there is one, else the value it had."""
+    from ..static.graph import Node
     from ..static.ops import constant
-    return emit("where", (constant(a["cond"]), ins[0], ins[1]), {})
+    cond = a["cond"] if isinstance(a["cond"], Node) else constant(a["cond"])
+    return emit("where", (cond, ins[0], ins[1]), {})
 
 
 def _cast(ins, a, out):

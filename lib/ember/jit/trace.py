@@ -74,6 +74,9 @@ class _Tracer:
     def record(self, cls, inputs, attrs, out: Tensor) -> None:
         if self.paused:
             return
+        cond = attrs.get("cond")
+        if isinstance(cond, np.ndarray) and id(cond) in self.nodes:   # where(x > 0, ...)
+            attrs = dict(attrs, cond=self.nodes[id(cond)][0])
         with self.graph.as_default():
             node = convert(cls.__name__, [self.node_of(i) for i in inputs], attrs, out)
         self.bind(out, node)
