@@ -217,6 +217,19 @@ def test_batchnorm_cumulative_average_and_no_tracking():
     assert_grad_matches(free, x)
 
 
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_second_derivatives(training):
+    x, w, b = rand64(4, 3, 2, seed=21), rand64(3, seed=22), rand64(3, seed=23)
+    rm = ember.tensor([0.1, -0.2, 0.3], dtype=ember.float64)
+    rv = ember.tensor([0.5, 1.5, 2.0], dtype=ember.float64)
+    assert ember.autograd.gradgradcheck(
+        lambda a, k, c: F.batch_norm(a, rm, rv, k, c, training=training, momentum=0.0), (x, w, b))
+    cnn = f64(nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
+                            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 1)))
+    cnn.train(training)
+    assert ember.autograd.gradgradcheck(lambda a: cnn(a), (rand64(2, 2, 4, 4, seed=24),))
+
+
 def test_batchnorm_errors():
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         nn.BatchNorm1d(3)(ember.randn(1, 3))

@@ -34,7 +34,8 @@ class BatchNorm(Op):
         inv_std = (1.0 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
         xhat = (x - mean.reshape(shape)) * inv_std.reshape(shape)
         self.xhat, self.inv_std, self.w = xhat, inv_std, weight
-        self.axes, self.shape, self.training = axes, shape, training
+        self.axes, self.shape, self.training, self.eps = axes, shape, training, eps
+        self.mean = mean.copy()  # running_mean changes in place later; only vjp reads this
         out = xhat if weight is None else xhat * weight.reshape(shape)
         return out if bias is None else out + bias.reshape(shape)
 
@@ -51,4 +52,30 @@ class BatchNorm(Op):
             gw = (grad * xhat).sum(axis=axes)
         if self.needs(2):
             gb = grad.sum(axis=axes)
+        return gx, gw, gb
+
+    def vjp(self, grad):
+        """Recorded backward (create_graph=True). The input is rebuilt from xhat (backward never
+        reads it, so it is not kept); in training mean and std are functions of it."""
+        axes, shape = self.axes, self.shape
+        x = self.saved_input(0, self.xhat / self.inv_std.reshape(shape) + self.mean.reshape(shape))
+        if self.training:
+            mean = x.mean(axes, keepdim=True)
+            inv_std = ((x - mean) ** 2).mean(axes, keepdim=True).add(self.eps) ** -0.5
+        else:
+            mean = self.const(self.mean.reshape(shape))
+            inv_std = self.const(self.inv_std.reshape(shape))
+        xhat = (x - mean) * inv_std
+        w = None if self.w is None else self.saved_input(1, self.w).reshape(shape)
+        gx = gw = gb = None
+        if self.needs(0):
+            gxhat = grad if w is None else grad * w
+            if self.training:
+                gxhat = (gxhat - gxhat.mean(axes, keepdim=True)
+                         - xhat * (gxhat * xhat).mean(axes, keepdim=True))
+            gx = gxhat * inv_std
+        if self.needs(1):
+            gw = (grad * xhat).sum(axes)
+        if self.needs(2):
+            gb = grad.sum(axes)
         return gx, gw, gb
