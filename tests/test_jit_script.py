@@ -116,6 +116,25 @@ def test_rnn_loop_over_a_tensor_length_and_gradients():
     assert ember.autograd.gradcheck(lambda a, b: scripted(xs, a, b, 4), (h0, w))
 
 
+def test_early_returns_and_elif_chains_compile():
+    def f(x, k: int):
+        if k == 0:
+            return x
+        elif x.mean() > 1.0:
+            y = x - 1.0          # a branch's own temporary
+            return y * 2.0
+        else:
+            if x.sum() < -5:
+                return x * 0.0
+            return x + 1.0
+    scripted = ember.jit.script(f)
+    for v, k in ((3.0, 1), (0.5, 1), (-3.0, 1), (3.0, 0)):
+        x = ember.full((3,), v)
+        assert scripted(x, k).tolist() == f(x, k).tolist()
+    assert len(scripted._compiled) == 1 and scripted.graph.op_counts()["cond"] == 1
+    assert "_ember_return" in scripted.code
+
+
 def test_python_values_still_decide_in_python():
     def f(x, k: int = 3):
         for _ in range(3):          # a Python range: unrolled, no loop node
@@ -172,13 +191,15 @@ def test_scripted_module_trains_its_parameters():
 
 
 def test_unsupported_code_is_an_error_naming_the_line():
-    def early_return(x):
-        if x.sum() > 0:
-            return x
-        return -x
-    with pytest.raises(ScriptError, match=f"line {_line_of(early_return, 'if x.sum()')}.*"
+    def breaks(x):
+        while x.sum() < 10:
+            x = x * 2.0
+            if x.max() > 3:
+                break
+        return x
+    with pytest.raises(ScriptError, match=f"line {_line_of(breaks, 'while x.sum()')}.*"
                                           f"if/while \\(bool\\)"):
-        ember.jit.script(early_return)(ember.ones(2))
+        ember.jit.script(breaks)(ember.ones(2))
 
     def item(x):
         k = x.sum().item()
@@ -191,7 +212,7 @@ def test_unsupported_code_is_an_error_naming_the_line():
             y = x
         return y
     with pytest.raises(ScriptError, match=f"line {_line_of(one_branch, 'if x.sum()')}: 'y' is "
-                                          f"assigned only in the true branch"):
+                                          f"assigned only in the true branch.*used after it"):
         ember.jit.script(one_branch)(ember.ones(2))
 
     def trying(x):

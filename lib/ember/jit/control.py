@@ -25,6 +25,31 @@ class _Undefined:
 UNDEFINED = _Undefined()
 
 
+class UndefinedVariable:
+    """A variable assigned in only one branch of a compiled if: using it later is an error."""
+
+    def __init__(self, name: str, line: int, which: str):
+        self.name, self.line, self.which = name, line, which
+
+    def _fail(self, *args):
+        raise _error(self.line, f"'{self.name}' is assigned only in the {self.which} branch of "
+                                f"this if on a tensor, and used after it; give it a value in "
+                                f"both branches (or before the if)")
+
+    def __repr__(self):
+        return (f"<'{self.name}': assigned only in the {self.which} branch of the if at line "
+                f"{self.line}>")
+
+    __getattr__ = __bool__ = __iter__ = __len__ = __getitem__ = __call__ = _fail
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = _fail
+    __rtruediv__ = __matmul__ = __rmatmul__ = __pow__ = __neg__ = __lt__ = __gt__ = _fail
+    __le__ = __ge__ = __array__ = __float__ = __int__ = _fail
+
+
+def _undefined(v) -> bool:
+    return v is UNDEFINED or isinstance(v, UndefinedVariable)
+
+
 def ld(thunk):
     """A variable's value, or UNDEFINED where it has none yet."""
     try:
@@ -86,12 +111,11 @@ def _merge_outputs(line, names, outs_a, outs_b):
     kinds = []
     for k, name in enumerate(names or [f"value {i}" for i in range(len(outs_a))]):
         a, b = outs_a[k], outs_b[k]
-        if a is UNDEFINED and b is UNDEFINED:
+        if _undefined(a) and _undefined(b):
             kinds.append(("python", UNDEFINED))
-        elif a is UNDEFINED or b is UNDEFINED:
-            which = "true" if b is UNDEFINED else "false"
-            raise _error(line, f"'{name}' is assigned only in the {which} branch of an if on a "
-                               f"tensor; give it a value before the if")
+        elif _undefined(a) or _undefined(b):
+            kinds.append(("python", UndefinedVariable(name, line, "false" if _undefined(a)
+                                                      else "true")))
         elif isinstance(a, Tensor) or isinstance(b, Tensor):
             ta = a if isinstance(a, Tensor) else None
             dtype = (ta if ta is not None else b)._data.dtype
@@ -152,8 +176,9 @@ def _cond(test, true_fn, false_fn, names, line, stmt):
     outs_f = tuple(_trace_into(fg, false_fn, ()))
     kinds = _merge_outputs(line, list(names), outs_t, outs_f)
     tensor_ix = [k for k, (kind, _) in enumerate(kinds) if kind == "tensor"]
+    result = [value for _, value in kinds]     # the Python values (equal in both branches)
     if not tensor_ix:
-        return outs_t if taken else outs_f
+        return tuple(result)
     tg.outputs = [_node_in(tg, outs_t[k], kinds[k][1]) for k in tensor_ix]
     fg.outputs = [_node_in(fg, outs_f[k], kinds[k][1]) for k in tensor_ix]
     specs = []
@@ -166,9 +191,8 @@ def _cond(test, true_fn, false_fn, names, line, stmt):
     with tr.graph.as_default():
         node = emit("cond", (pred, *captured), {"branches": (tg, fg), "out_specs": tuple(specs)},
                     None)
-    result = list(outs_t if taken else outs_f)
     for k, out in zip(tensor_ix, _outputs(node, len(tensor_ix), tr)):
-        value = result[k]
+        value = (outs_t if taken else outs_f)[k]
         t = _fresh(value) if isinstance(value, Tensor) else \
             Tensor._make(np.asarray(value, dtype=kinds[k][1]))
         tr.bind(t, out)
@@ -332,8 +356,9 @@ def refuse(node, what: str, codes: set):
     raise ScriptError(
         f"jit.script: {where}: a Python {what} reads the value of tensor '{node.name}', which "
         f"depends on the inputs, so it can't be compiled into the graph. jit.script compiles "
-        f"if/while, `for i in range(...)` and `a if c else b` on tensors, without return, break "
-        f"or continue inside; move the decision into one of those, or use jit.trace to freeze it")
+        f"if/while, `for i in range(...)` and `a if c else b` on tensors (a loop without break, "
+        f"continue or return; an if whose returns end its branches); move the decision into "
+        f"one of those, or use jit.trace to freeze it")
 
 
 def prune(graph: sg.Graph) -> None:

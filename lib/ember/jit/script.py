@@ -5,8 +5,9 @@
 source: every `if`/`while`, `for i in range(...)` and `a if c else b` becomes a call that, while the
 function is traced, looks at its condition. A Python value decides at once, as in plain Python; a
 tensor computed from the inputs becomes a `cond` or `while_loop` node whose branches and body are
-traced into subgraphs. What it cannot compile (a `return` or `break` inside a tensor `if`,
-`.item()` on a computed tensor) is an error naming the line.
+traced into subgraphs. Early returns are folded into one return after an if/else first. What
+it cannot compile (a `break` in a tensor `while`, `.item()` or `float()` of a computed tensor)
+is an error naming the line.
 
     @ember.jit.script
     def model(x, w1, w2a, w2b, prev_loss):
@@ -45,6 +46,8 @@ def _escapes(stmts) -> bool:
     """A return/break/continue/yield in these statements (not inside a nested def or loop for
     break/continue) leaves the block early: such an if/while stays Python."""
     for s in stmts:
+        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue
         for n in _walk_local(s):
             if isinstance(n, (ast.Return, ast.Yield, ast.YieldFrom, ast.Break, ast.Continue)):
                 return True
@@ -77,6 +80,48 @@ def _assigned(stmts) -> list:
 def _expr(src: str, like: ast.AST) -> ast.expr:
     e = ast.parse(src, mode="eval").body
     return ast.copy_location(e, like)
+
+
+class _ReturnsFolder(ast.NodeVisitor):
+    """Early returns become one return after an if/else, so the if can be compiled:
+
+        if c:                  if c:                        if c:
+            return a     ->        return a           ->        _ember_return = a
+        return b               else:                        else:
+                                   return b                     _ember_return = b
+                                                            return _ember_return
+    """
+
+    def generic_visit(self, node):
+        super().generic_visit(node)
+        for field in ("body", "orelse"):
+            stmts = getattr(node, field, None)
+            if isinstance(stmts, list) and stmts and isinstance(stmts[0], ast.stmt):
+                setattr(node, field, _fold(stmts))
+
+
+def _ends_in_return(stmts) -> bool:
+    return bool(stmts) and isinstance(stmts[-1], ast.Return) and not _escapes(stmts[:-1])
+
+
+def _fold(stmts: list) -> list:
+    out = []
+    for i, s in enumerate(stmts):
+        out.append(s)
+        if isinstance(s, ast.If) and not s.orelse and _ends_in_return(s.body) \
+                and i + 1 < len(stmts):
+            s.orelse = _fold(stmts[i + 1:])      # what follows runs only when the test is false
+            break
+    last = out[-1] if out else None
+    if isinstance(last, ast.If) and _ends_in_return(last.body) and _ends_in_return(last.orelse):
+        for branch in (last.body, last.orelse):
+            ret = branch[-1]
+            value = ret.value if ret.value is not None else ast.Constant(None)
+            branch[-1] = ast.copy_location(ast.Assign(
+                targets=[ast.Name(id="_ember_return", ctx=ast.Store())], value=value), ret)
+        out.append(ast.copy_location(ast.Return(value=ast.Name(id="_ember_return",
+                                                                ctx=ast.Load())), last))
+    return out
 
 
 class _Converter(ast.NodeTransformer):
@@ -194,13 +239,16 @@ def convert(fn):
     except (OSError, TypeError) as e:
         raise ScriptError(f"jit.script: can't read the source of {fn!r} ({e}); script needs a "
                           f"function defined in a file or notebook cell") from None
+    if fn.__name__ == "<lambda>":
+        raise ScriptError(f"jit.script: {filename}, line {first}: a lambda can't be scripted; "
+                          f"write a `def` (or use jit.trace)")
     tree = ast.parse(textwrap.dedent("".join(lines)))
     ast.increment_lineno(tree, first - 1)
     fdef = tree.body[0]
     if not isinstance(fdef, ast.FunctionDef):
-        raise ScriptError(f"jit.script: {filename}, line {first}: expected a `def` (a lambda "
-                          f"can't be scripted; use jit.trace)")
+        raise ScriptError(f"jit.script: {filename}, line {first}: expected a `def`")
     fdef.decorator_list = []
+    _ReturnsFolder().visit(fdef)
     fdef = _Converter(filename).visit(fdef)
     module = ast.fix_missing_locations(ast.Module(body=[fdef], type_ignores=[]))
     namespace = dict(fn.__globals__)
@@ -252,7 +300,12 @@ class ScriptFunction:
     def python(self, *args):
         """Run the rewritten Python directly (what tracing runs; also used when a scripted
         function calls another)."""
-        return self._python(self.module, *args) if self.module is not None else self._python(*args)
+        out = self._python(self.module, *args) if self.module is not None else \
+            self._python(*args)
+        for o in (out if isinstance(out, tuple) else (out,)):
+            if isinstance(o, control.UndefinedVariable):
+                o._fail()
+        return out
 
     def compiled(self, *args) -> TracedFunction:
         """The traced graph for these inputs' signature (compiling it on first use)."""
