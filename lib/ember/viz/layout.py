@@ -181,6 +181,7 @@ def layout(desc, *, direction: str = "LR", max_width: float = FIT_WIDTH,
     for d in dummies:
         sizes[d] = (0.0, 6.0)
     across = _coordinates(layers, sizes, vpreds, vsuccs, node_gap)
+    across = _deskew(layers, sizes, across)
 
     starts, pos = [], margin
     for lay in layers:
@@ -259,7 +260,36 @@ def _order(layers, vpreds, vsuccs, sweeps) -> list:
         c = _crossings(cur, vsuccs)
         if c < best_c:
             best, best_c = [list(l) for l in cur], c
+    if best_c:
+        _transpose(best, vpreds, vsuccs)
     return best
+
+
+def _transpose(layers, vpreds, vsuccs, rounds: int = 6):
+    """Swap neighbours within a layer while that removes crossings with the layers on either
+    side (the 'transpose' step of Gansner et al.), in place."""
+    def pair_crossings(u, v, pos_up, pos_down):
+        c = 0
+        for nbrs, pos in ((vpreds, pos_up), (vsuccs, pos_down)):
+            if pos is None:
+                continue
+            pu = [pos[a] for a in nbrs[u] if a in pos]
+            pv = [pos[b] for b in nbrs[v] if b in pos]
+            c += sum(1 for a in pu for b in pv if a > b)
+        return c
+
+    for _ in range(rounds):
+        improved = False
+        for li, lay in enumerate(layers):
+            up = {v: k for k, v in enumerate(layers[li - 1])} if li > 0 else None
+            down = {v: k for k, v in enumerate(layers[li + 1])} if li + 1 < len(layers) else None
+            for j in range(len(lay) - 1):
+                u, v = lay[j], lay[j + 1]
+                if pair_crossings(u, v, up, down) > pair_crossings(v, u, up, down):
+                    lay[j], lay[j + 1] = v, u
+                    improved = True
+        if not improved:
+            break
 
 
 def _crossings(layers, vsuccs) -> int:
@@ -311,6 +341,26 @@ def _coordinates(layers, sizes, vpreds, vsuccs, gap) -> dict:
                 prio.append(2 * bool(firsts[i]) + bool(vpreds[i]))
             y.update(zip(lay, _pack(want, [sizes[i][1] for i in lay], gap, prio)))
     return y
+
+
+def _deskew(layers, sizes, pos) -> dict:
+    """Aligning each node with its neighbours can let the layers drift sideways step by step (a
+    staircase twice as wide as any layer). Shift layer k by -slope * k, the slope fitted to the
+    layers' centres, when that makes the drawing narrower: every edge leans by the same little."""
+    rows = [(k, [(pos[i], pos[i] + sizes[i][1]) for i in lay]) for k, lay in enumerate(layers) if lay]
+    if len(rows) < 3:
+        return pos
+    ks = [k for k, _ in rows]
+    cs = [(min(a for a, _ in r) + max(b for _, b in r)) / 2 for _, r in rows]
+    mk, mc = sum(ks) / len(ks), sum(cs) / len(cs)
+    var = sum((k - mk) ** 2 for k in ks)
+    slope = sum((k - mk) * (c - mc) for k, c in zip(ks, cs)) / var if var else 0.0
+    moved = {i: p - slope * (k - mk) for k, lay in enumerate(layers) for i in lay
+             for p in (pos[i],)}
+
+    def span(q):
+        return (max(q[i] + sizes[i][1] for i in q) - min(q.values())) if q else 0.0
+    return moved if span(moved) < span(pos) - 1 else pos
 
 
 def _pack(want, heights, gap, prio=None) -> list:
