@@ -234,3 +234,26 @@ def test_unsupported_code_is_an_error_naming_the_line():
         ember.jit.script(changes_dtype)(ember.zeros(2))
     with pytest.raises(ScriptError, match="lambda can't be scripted"):
         ember.jit.script(lambda x: x)
+
+
+def test_for_over_a_tensors_rows_is_a_loop_of_any_length():
+    def encode(xs, h, w):
+        for x_t in xs:                 # the rows of xs: as many as the input has
+            h = (h @ w + x_t).tanh()
+        return h
+    scripted = ember.jit.script(encode)
+    w = (0.5 * ember.randn(3, 3, dtype=ember.float64)).requires_grad_()
+    h0 = ember.zeros(2, 3, dtype=ember.float64)
+    for steps in (4, 2, 7):
+        xs = ember.randn(steps, 2, 3, dtype=ember.float64)
+        np.testing.assert_allclose(scripted(xs, h0, w).detach().numpy(),
+                                   encode(xs, h0, w).detach().numpy(), rtol=1e-12)
+    assert len(scripted._compiled) == 1 and scripted.graph.op_counts()["while_loop"] == 1
+    assert ember.autograd.gradcheck(lambda a: scripted(xs, h0, a), (w,))
+    layers = [ember.nn.Linear(3, 3) for _ in range(2)]
+
+    def stack(x):
+        for layer in layers:           # a Python list: unrolled, as in plain Python
+            x = layer(x)
+        return x
+    assert ember.jit.script(stack)(ember.ones(1, 3)).shape == (1, 3)

@@ -228,6 +228,22 @@ def for_range(args, body_fn, values, names, line):
     return out[1:]
 
 
+def for_each(iterable, body_fn, values, names, line):
+    """`for item in iterable`: a loop over the rows of a traced tensor (however many at run
+    time), or plain Python iteration over anything else."""
+    if not _traced(iterable):
+        for item in iterable:
+            values = body_fn(item, *values)
+        return values
+    if iterable.ndim == 0:
+        raise _error(line, "iteration over a 0-d tensor")
+    tr = _tracer()
+    rows = Tensor._make(np.asarray(iterable.shape[0], dtype=np.int64))
+    with tr.graph.as_default():
+        tr.bind(rows, emit("dim_size", (tr.traced(iterable),), {"axis": 0}))
+    return for_range((rows,), lambda i, *v: body_fn(iterable[i], *v), values, names, line)
+
+
 def _promote(v):
     if isinstance(v, (bool, np.bool_)):
         return Tensor._make(np.asarray(bool(v)))

@@ -187,14 +187,16 @@ class _Converter(ast.NodeTransformer):
     def visit_For(self, node):
         self.generic_visit(node)
         it = node.iter
-        if node.orelse or _escapes(node.body) or not isinstance(node.target, ast.Name) or not (
-                isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"
-                and not it.keywords and 1 <= len(it.args) <= 3):
+        if node.orelse or _escapes(node.body) or not isinstance(node.target, ast.Name):
             return node
         names = [n for n in _assigned(node.body) if n != node.target.id]
         b, bname = self._helpers("for_body", names, node.body, node, extra_args=(node.target.id,))
-        rng = ast.Tuple(elts=list(it.args), ctx=ast.Load())
-        call = self._call(node, "for_range", [rng, ast.Name(id=bname, ctx=ast.Load())], names)
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range" \
+                and not it.keywords and 1 <= len(it.args) <= 3:
+            rng = ast.Tuple(elts=list(it.args), ctx=ast.Load())
+            call = self._call(node, "for_range", [rng, ast.Name(id=bname, ctx=ast.Load())], names)
+        else:   # `for x_t in xs`: over a tensor's rows, or any Python iterable
+            call = self._call(node, "for_each", [it, ast.Name(id=bname, ctx=ast.Load())], names)
         return [b, call]
 
     def visit_IfExp(self, node):
