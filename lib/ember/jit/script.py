@@ -2,10 +2,10 @@
 
 `jit.trace` runs the code once, so an `if` on a tensor is decided once and frozen. `jit.script`
 (like `torch.jit.script`, or TF's AutoGraph behind `tf.function`) first rewrites the function's
-source: every `if`/`while`, `for i in range(...)` and `a if c else b` becomes a call that, while the
-function is traced, looks at its condition. A Python value decides at once, as in plain Python; a
-tensor computed from the inputs becomes a `cond` or `while_loop` node whose branches and body are
-traced into subgraphs. Early returns are folded into one return after an if/else first. What
+source: every `if`/`while`, `for` (over `range(n)` or a tensor's rows) and `a if c else b`
+becomes a call that, while the function is traced, looks at its condition. A Python value
+decides at once, as in plain Python; a tensor computed from the inputs becomes a `cond` or
+`while_loop` node whose branches and body are traced into subgraphs. Early returns are folded into one return after an if/else first. What
 it cannot compile (a `break` in a tensor `while`, `.item()` or `float()` of a computed tensor)
 is an error naming the line.
 
