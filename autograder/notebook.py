@@ -257,9 +257,15 @@ class Plan:
     attention: list[str] = field(default_factory=list)
 
 
+MAX_NOTEBOOK_BYTES = 16 << 20  # parsing JSON takes up to ~20x its size: a submission must not sink the grader
+
+
 def read_notebook_safely(path: Path):
-    """(nb, error) - a notebook that cannot be read gives (None, reason)."""
+    """(nb, error) - a notebook that cannot be read (or is over MAX_NOTEBOOK_BYTES) gives (None, reason)."""
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            return None, f"unreadable notebook: {size >> 20} MiB (at most {MAX_NOTEBOOK_BYTES >> 20} MiB; clear the outputs)"
         raw = Path(path).read_text(encoding="utf-8", errors="replace")
         data = json.loads(raw)
         if not isinstance(data, dict) or not isinstance(data.get("cells"), list):

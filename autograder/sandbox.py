@@ -50,6 +50,7 @@ class RunResult:
     output: str = ""
     elapsed: float = 0.0
     isolation: str = ""                             # "uid", "userns" or "none"
+    at: dict = field(default_factory=dict)          # index -> line of the answer statement running
 
 
 def isolation_mode(limits: Limits) -> str:
@@ -82,8 +83,8 @@ def security_warnings(root: Path) -> list[str]:
                 break
         src = p / "source"
         if not blocked and src.exists() and (src.stat().st_mode & 0o005) == 0o005:
-            w.append(f"{src} is readable by other users, so student code could read hidden tests: "
-                     f"chmod o-rwx {p}")
+            w.append(f"{src} is readable by other users of this machine (student code cannot see it), "
+                     f"so they could read hidden tests: chmod o-rwx {p}")
     return w
 
 
@@ -141,6 +142,7 @@ def run_steps(steps: list[dict], mode: str, limits: Limits, files: list[tuple[Pa
     """Run `steps` ({index, kind, source, grade_id, hidden}) in sandboxed attempts until all ran or
     were skipped. files: (path, relative name) copied into the private working folder."""
     res = RunResult()
+    steps = [dict(s) for s in steps]
     skip: set[int] = set()
     t0 = time.monotonic()
     out_tail = b""
@@ -152,6 +154,8 @@ def run_steps(steps: list[dict], mode: str, limits: Limits, files: list[tuple[Pa
         out_tail = (out_tail + out)[-limits.keep_output:]
         if failed_at is None:
             break
+        if _skip_statement(steps, failed_at, reason, res):
+            continue
         skip.add(failed_at)
         res.steps[failed_at] = {"status": reason[0], "reason": reason[1], "records": []}
         res.attention.append(f"{reason[1]} in cell {_name(steps, failed_at)}")
@@ -166,6 +170,20 @@ def run_steps(steps: list[dict], mode: str, limits: Limits, files: list[tuple[Pa
     res.output = out_tail.decode("utf-8", "replace")
     res.elapsed = time.monotonic() - t0
     return res
+
+
+def _skip_statement(steps, idx, reason, res) -> bool:
+    """A hang or crash at the top level of an answer cell: the next attempt runs that cell up to the
+    statement (the definitions made before it stay, as after a kernel interrupt)."""
+    line = res.at.pop(idx, None)
+    step = next((s for s in steps if s["index"] == idx), None)
+    if (step is None or step["kind"] != "answer" or line is None or reason[0] not in ("timeout", "crash")
+            or reason[1] == "total time limit" or line >= step.get("stop_at", line + 1)):
+        return False
+    step["stop_at"] = line
+    res.attention.append(f"{reason[1]} in cell {_name(steps, idx)} at line {line}: the cell ran up to "
+                         f"that statement (what it defined before is kept)")
+    return True
 
 
 def _name(steps, idx):
@@ -228,7 +246,8 @@ def _attempt(steps, skip, mode, limits, files, res, budget):
                 s = todo[pos]
                 current = s["index"]
                 hidden_sent = hidden_sent or bool(s.get("hidden"))
-                pending += encode_command({k: s.get(k) for k in ("index", "kind", "source", "grade_id", "hidden")})
+                pending += encode_command({k: s.get(k) for k in ("index", "kind", "source", "grade_id", "hidden",
+                                                                 "stop_at")})
                 deadline = min(time.monotonic() + limits.cell_timeout, t_end)
             flush()
 
@@ -293,6 +312,8 @@ def _attempt(steps, skip, mode, limits, files, res, budget):
                     ev = header.get("event")
                     if ev == "ready" and pos < 0:
                         send_next()
+                    elif ev == "at" and current is not None and header.get("index") == current:
+                        res.at[current] = header.get("line")
                     elif ev == "done" and current is not None and header.get("index") == current:
                         res.steps[current] = decode_step(header, blobs, mode)
                         res.steps[current]["after_hidden"] = hidden_sent

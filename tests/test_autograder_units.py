@@ -249,3 +249,10 @@ def test_the_sandbox_root_hides_the_checkout_even_inside_a_needed_folder(monkeyp
     ops = rootfs.plan(hide=["/etc/ssl"]).ops
     assert ("cover", "/usr/share") in ops and ("cover", "/etc/ssl") in ops
     assert ops.index(("cover", "/usr/share")) > ops.index(("bind", "/usr"))
+
+
+def test_a_notebook_too_large_to_parse_safely_is_refused(tmp_path):
+    p = tmp_path / "big.ipynb"
+    p.write_text("[" + "[]," * (nbmod.MAX_NOTEBOOK_BYTES // 3) + "[]]")
+    nb, err = nbmod.read_notebook_safely(p)
+    assert nb is None and "MiB" in err
