@@ -195,8 +195,8 @@ class PassesView(widgets.VBox):
         for p in passes:
             name = getattr(p, "__name__", str(p))
             new = P.verify(p(cur), after=name)
-            d = diff(describe(cur), describe(new))
             b, a = describe(cur), describe(new)
+            d = diff(b, a)
             self.steps.append(PassStep(name, cur, new, [_key(b[i]) for i in d["removed"]],
                                        [_key(a[i]) for i in d["added"]],
                                        [_key(a[i]) for i in d["changed"]]))
