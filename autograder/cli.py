@@ -37,6 +37,8 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=float, default=30.0, help="seconds per cell (default 30)")
     p.add_argument("--total-timeout", type=float, default=300.0, help="seconds per submission (default 300)")
     p.add_argument("--memory-mb", type=int, default=2048, help="address-space limit per submission (MiB)")
+    p.add_argument("--scratch-mb", type=int, default=256,
+                   help="private /tmp, /var/tmp, /dev/shm and working folder per submission, in all (MiB)")
     p.add_argument("--no-feedback", action="store_true", help="do not write feedback files")
     p.add_argument("--shard", help="K/N: grade only the K-th of N slices of the students (fan-out over machines)")
     p.add_argument("--results", help="write per-submission results (JSON) here instead of the gradebook (for --shard)")

@@ -425,7 +425,8 @@ def grade_command(args) -> int:
 
 def _grade_command(args) -> int:
     root = Path(course_root(args.course))
-    limits = Limits(cell_timeout=args.timeout, total_timeout=args.total_timeout, memory_mb=args.memory_mb)
+    limits = Limits(cell_timeout=args.timeout, total_timeout=args.total_timeout, memory_mb=args.memory_mb,
+                    scratch_mb=getattr(args, "scratch_mb", 256))
     for w in security_warnings(root):
         print("warning:", w, file=sys.stderr)
     t0 = time.monotonic()

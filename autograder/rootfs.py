@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,15 +117,25 @@ def package_dirs() -> list[str]:
 
 
 _NEWROOT = None
+_PLANS: dict = {}
+_LOCK = threading.Lock()
 
 
 def plan(hide=(), scratch_mb: int = 256) -> Plan:
-    """Mounts for one attempt. `hide`: folders that must stay invisible even where they lie inside
-    a needed one (the course directory); the checkout itself is always treated so."""
+    """Mounts for an attempt (computed once per grader). `hide`: folders that must stay invisible
+    even where they lie inside a needed one (the course directory); the checkout is always so."""
     global _NEWROOT
-    if _NEWROOT is None:
-        _NEWROOT = tempfile.mkdtemp(prefix="ember-root-")
-        atexit.register(shutil.rmtree, _NEWROOT, True)
+    key = (tuple(hide), scratch_mb)
+    with _LOCK:
+        if key not in _PLANS:
+            if _NEWROOT is None:
+                _NEWROOT = tempfile.mkdtemp(prefix="ember-root-")
+                atexit.register(shutil.rmtree, _NEWROOT, True)
+            _PLANS[key] = _plan(hide, scratch_mb)
+        return _PLANS[key]
+
+
+def _plan(hide, scratch_mb: int) -> Plan:
     links: dict = {}
     binds = set()
     for s in SYSTEM:
