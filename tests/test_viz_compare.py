@@ -179,3 +179,20 @@ def test_widget_made_before_backward_shows_the_gradients_it_saw():
     g.select(out.id)
     assert "not kept" not in g._info.value and "call backward()" not in g._info.value
     assert "gradient" in g._info.value and "= 1" in g._info.value     # d loss / d loss
+
+
+def test_clicking_a_box_in_the_stepper_jumps_to_its_step():
+    ember.manual_seed(0)
+    a = ember.randn(3, requires_grad=True)
+    s = viz.backprop((a * 2).exp().sum(), names={"a": a})
+    root = ET.fromstring(s.svg())
+    assert "ember-step-picker" in root.get("onclick")
+    picks = {g.get("data-id"): int(g.get("data-pick")) for g in root.iter(SVG + "g")
+             if g.get("data-pick")}
+    leaf = next(k for k, st in enumerate(s.steps) if s.description[st.node_id].label == "a")
+    assert picks[str(s.steps[leaf].node_id)] == leaf + 1     # the option for a's step
+    s._jump.value = picks[str(s.steps[leaf].node_id)]      # what the click does
+    assert s.step == leaf + 1 and s._jump.value is None
+    cur = [g.get("data-id") for g in ET.fromstring(s.svg()).iter(SVG + "g")
+           if "ember-current" in g.get("class", "")]
+    assert cur == [str(s.steps[leaf].node_id)]

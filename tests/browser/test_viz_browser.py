@@ -263,6 +263,11 @@ def check_stepper(page, name):
     stepper.locator(".ember-stepper-info").first.locator("text=step 2 of").wait_for(
         timeout=20_000)
     _shot(stepper, f"{name}_stepper.png")
+    # a click on a box jumps to the step where that node runs
+    box = stepper.locator("g.ember-node[data-pick]:not(.ember-current)").first
+    target = box.get_attribute("data-id")
+    box.click()
+    stepper.locator(f"g.ember-current[data-id='{target}']").wait_for(timeout=20_000)
 
 
 def redraws_while_running(samples, index) -> int:

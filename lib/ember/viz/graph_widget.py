@@ -24,13 +24,18 @@ FIT_HEIGHT = 2400           # ... or the drawing is taller than this (or wider t
 TOOLTIP_STATS_MAX = 150     # tooltips carry statistics while the view has at most this many nodes
 
 
-# clicking a box picks it in the node dropdown (index = data-pick); the dropdown's own change
-# event then tells the kernel, so no custom front-end code is needed
-PICK_JS = ("var g=event.target.closest('[data-pick]');if(!g)return;"
-           "var w=this.closest('.ember-graph-widget');"
-           "var s=w&&w.querySelector('.ember-node-picker select');if(!s)return;"
-           "s.selectedIndex=+g.getAttribute('data-pick');"
-           "s.dispatchEvent(new Event('change',{bubbles:true}));")
+def pick_js(container: str, select: str) -> str:
+    """JavaScript for a drawing's onclick: a click on a box with `data-pick="k"` picks option k
+    of the dropdown of class `select` in the enclosing widget of class `container`; the
+    dropdown's own change event then tells the kernel, so no custom front-end code is needed."""
+    return ("var g=event.target.closest('[data-pick]');if(!g)return;"
+            f"var w=this.closest('.{container}');"
+            f"var s=w&&w.querySelector('.{select} select');if(!s)return;"
+            "s.selectedIndex=+g.getAttribute('data-pick');"
+            "s.dispatchEvent(new Event('change',{bubbles:true}));")
+
+
+PICK_JS = pick_js("ember-graph-widget", "ember-node-picker")
 
 
 def _call(getter):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import ipywidgets as widgets
 
 from .adapters import from_autograd
-from .graph_widget import GraphView, _autograd_nodes
+from .graph_widget import GraphView, _autograd_nodes, pick_js
 from .layout import FIT_WIDTH
 from .layout import _shape_text
 from .recorder import GradRecorder
@@ -88,10 +88,19 @@ class BackpropStepper(widgets.VBox):
                                                        max_height=f"{max_height}px",
                                                        border="1px solid #ddd"))
         self._svg.add_class("ember-stepper-svg")
+        # a click on a box (or this dropdown) jumps to the step where that node runs
+        self._jump = widgets.Dropdown(
+            options=[("(jump to a node)", None)] + [
+                (f"step {k + 1}: {self.description[s.node_id].label}", k + 1)
+                for k, s in enumerate(self.steps)],
+            value=None, layout=widgets.Layout(width="300px"))
+        self._jump.add_class("ember-step-picker")
+        self._jump.observe(self._on_jump, names="value")
         self._info = widgets.HTML()
         self._info.add_class("ember-stepper-info")
         self._slider.observe(lambda c: self._update(), names="value")
-        self.children = [widgets.HBox([self._play, self._prev, self._slider, self._next]),
+        self.children = [widgets.HBox([self._play, self._prev, self._slider, self._next,
+                                       self._jump]),
                          self._svg, self._info]
         self._update()
 
@@ -126,8 +135,12 @@ class BackpropStepper(widgets.VBox):
         if s.node_id in self.description and self.description[s.node_id].kind != "op":
             hot = set()
         title = f"backward step {k + 1}/{len(self.steps)}: {s.node.name()}"
+        pick: dict = {}
+        for j, st in enumerate(self.steps):
+            pick.setdefault(vis(st.node_id), j + 1)
         return render_svg(self.graph.view, self.graph.layout, current=cur, done=done,
-                          hot_edges=hot, title=title, max_width=FIT_WIDTH)
+                          hot_edges=hot, title=title, max_width=FIT_WIDTH, pick=pick,
+                          onclick=pick_js("ember-stepper", "ember-step-picker"))
 
     def save(self, path, step: int | None = None):
         with open(path, "w", encoding="utf-8") as f:
@@ -151,6 +164,11 @@ class BackpropStepper(widgets.VBox):
                 f"{len(self.description)} nodes; at step {self.step}>")
 
     # ---- internals -----------------------------------------------------------------------------
+    def _on_jump(self, change):
+        if change["new"] is not None:
+            self._go(change["new"])
+            self._jump.value = None
+
     def _go(self, k):
         self._slider.value = max(1, min(len(self.steps), int(k)))
 
