@@ -252,12 +252,10 @@ def build(p: Plan, files, uid: int, gid: int, proc: str):
 def _mount_proc(dst: str, how: str):
     flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
     if how == "hidepid":
-        for opt in ("hidepid=invisible", "hidepid=2"):
-            try:
-                return mount("proc", dst, "proc", flags, opt)
-            except OSError:
-                pass
-        return
+        try:  # Linux 5.8+: options per proc mount (before, hidepid would change the host's /proc too)
+            return mount("proc", dst, "proc", flags, "hidepid=invisible")
+        except OSError:  # the host's: other uids' /proc/PID/root, environ, fd are refused to the private uid
+            return mount("/proc", dst, None, MS_BIND | MS_REC, None)
     try:  # refused where the host's /proc is partly masked (containers): then no /proc at all
         mount("proc", dst, "proc", flags, None)
     except OSError:
