@@ -139,14 +139,13 @@ def _post_run_cell(result=None):
 
 def _hook_ipython() -> None:
     """Register the pre/post cell callbacks once, when running in IPython."""
-    if _hooked:
+    if _hooked or "IPython" not in sys.modules:
         return
-    _hooked.append(True)
     try:
-        from IPython import get_ipython
-        ip = get_ipython()
+        ip = sys.modules["IPython"].get_ipython()
     except Exception:
         return
     if ip is not None and hasattr(ip, "events"):
+        _hooked.append(True)
         ip.events.register("pre_run_cell", _pre_run_cell)
         ip.events.register("post_run_cell", _post_run_cell)

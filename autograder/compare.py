@@ -299,13 +299,15 @@ def compare_equal(got, expected, show_values=True, where="result"):
     return False, f"{where}: wrong value", cause
 
 
-def _chance(got: float, threshold: float) -> int:
-    """k when `got` is about 1/k (2 <= k <= 20) and far below a threshold that is a fraction: the
-    accuracy of guessing among k classes."""
-    if not 0 < got <= 0.6 or not 0 < threshold <= 1:
-        return 0
-    k = round(1 / got)
-    return k if 2 <= k <= 20 and abs(got * k - 1) <= 0.3 and threshold > 1.5 / k else 0
+def _chance(got: float, threshold: float) -> str:
+    """How `got`, far below a threshold that is a fraction, compares with guessing: about 1/k (the
+    accuracy of guessing among k classes, 2 <= k <= 20), or below 0.15 (guessing, or worse)."""
+    if not 0 <= got <= 0.6 or not 0 < threshold <= 1 or threshold < 1.5 * got:
+        return ""
+    k = round(1 / got) if got > 0 else 0
+    if 2 <= k <= 20 and abs(got * k - 1) <= 0.3:
+        return f"about 1/{k}: chance level"
+    return "no better than guessing" if got < 0.15 else ""
 
 
 def compare_bound(kind: str, got, bound, show_values=True, where="result"):
@@ -320,10 +322,10 @@ def compare_bound(kind: str, got, bound, show_values=True, where="result"):
         return True, "", None
     word, cause = ("below the required minimum", "below") if kind == "at_least" else ("above the allowed maximum", "above")
     msg = f"{where}: {got:.4g} is {word} {bound:.4g}" if show_values else f"{where}: {word}"
-    k = _chance(got, bound) if kind == "at_least" else 0
-    if k:
-        msg += (f" (about 1/{k}: chance level, what guessing gets; the model learns nothing: inputs and labels "
-                "out of step, or no optimizer step?)")
+    level = _chance(got, bound) if kind == "at_least" else ""
+    if level:
+        msg += (f" ({level}, what guessing gets: the model learns nothing; inputs and labels out of step, "
+                "or no optimizer step?)")
         cause = "chance"
     return False, msg, cause
 

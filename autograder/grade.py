@@ -23,7 +23,11 @@ BUILTIN_EXCEPTIONS = frozenset(n for n, v in vars(__import__("builtins")).items(
                                if isinstance(v, type) and issubclass(v, BaseException))
 PRIVATE_CAUSES = {"shape": "wrong shape", "transpose": "wrong shape or transposed", "sign": "wrong sign",
                   "scale": "off by a constant factor", "offset": "off by a constant", "nan": "contains NaN",
-                  "inf": "contains inf", "type": "wrong type", "keys": "wrong dict keys", "length": "wrong length"}
+                  "inf": "contains inf", "type": "wrong type", "keys": "wrong dict keys", "length": "wrong length",
+                  "shift": "shifted by one step", "constant": "the same value at every step",
+                  "int_zero": "an integer 0 where a fraction was expected", "unchanged": "unchanged by the step",
+                  "chance": "at chance level", "below": "below the required minimum",
+                  "above": "above the allowed maximum"}
 PRIVATE_NOTE = " (details are not shown for a test that runs after a hidden test)"
 MAX_ECHO = 200     # a student's string longer than this is never echoed
 MAX_MESSAGE = 1500
@@ -330,6 +334,9 @@ def write_autograded(root: Path, assignment: str, student: str, res: dict, sourc
         if c.get("cell_type") == "code":
             c["outputs"] = []
             c["execution_count"] = None
+            stopped = [r for r in res.get("reasons", []) if gid and f" in cell {gid!r} at line " in r]
+            if stopped:  # formgrader shows why the answer cell did not run to its end
+                c["outputs"] = [nbformat.v4.new_output("stream", name="stderr", text="\n".join(stopped) + "\n")]
             if gid in tests:
                 t = tests[gid]
                 text = f"{'PASSED' if t['passed'] else 'FAILED'} {t['score']:g}/{t['points']:g}\n"

@@ -60,3 +60,34 @@ def replace_cells(nb, repl: dict):
 
 def copy_nb(nb):
     return nbformat.from_dict(json.loads(json.dumps(nb)))
+
+
+def parse_wrong_answers(text: str) -> list[dict]:
+    """The wrong answers of a wrong.py (see course/AUTHORING.md): [{name, fails, says, cells}], where
+    `cells` maps answer-cell grade_ids to replacement code, `fails` lists the visible test cells it
+    must fail and `says` the words their message must contain."""
+    import re
+    out, cur, cell = [], None, None
+    for line in text.splitlines():
+        m = re.match(r"^#\s*%%%\s*(\S+)\s*$", line)
+        if m:
+            cur = {"name": m.group(1), "fails": [], "says": [], "cells": {}}
+            out.append(cur)
+            cell = None
+            continue
+        if cur is None:
+            continue
+        m = re.match(r"^#\s*%%\s*(\S+)\s*$", line)
+        if m:
+            cell = m.group(1)
+            cur["cells"][cell] = []
+            continue
+        m = re.match(r"^#\s*(fails|says):\s*(.+?)\s*$", line)
+        if m and cell is None:
+            cur[m.group(1)] += [s.strip() for s in m.group(2).split(";" if m.group(1) == "says" else ",") if s.strip()]
+            continue
+        if cell is not None:
+            cur["cells"][cell].append(line)
+    for w in out:
+        w["cells"] = {k: "\n".join(v).strip("\n") + "\n" for k, v in w["cells"].items()}
+    return out

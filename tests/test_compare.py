@@ -125,3 +125,25 @@ def test_blame_in_a_kernel_like_namespace(tmp_path):
         run_cell("<cell2>", cell2)
     assert str(e.value).startswith("`l2_loss` is wrong") and "fix it first" in str(e.value)
     check._blamed.clear()
+
+
+def test_in_ipython_a_passing_cell_prints_one_line_and_a_failure_only_its_message():
+    """A real IPython shell: the pass line, the message without grader frames, and the blame."""
+    import subprocess
+    import sys
+    script = r'''
+from IPython.core.interactiveshell import InteractiveShell
+ip = InteractiveShell.instance()
+ip.run_cell("import numpy as np\ndef l2_loss(a, b):\n    return 2 * float(((a - b) ** 2).sum())\n")
+ip.run_cell("from autograder import check\ncheck.close(1.0, 1.0)\ncheck.equal(2, 2)\n")
+print("---")
+ip.run_cell("from autograder import check\ncheck.close(l2_loss(np.ones(2), np.zeros(2)), 2.0, hint='sum of squares')\n")
+print("---")
+ip.run_cell("from autograder import check\nv = l2_loss(np.ones(3), np.zeros(3)) + 1\ncheck.close(v, 4.0)\n")
+'''
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120).stdout
+    passed, failed, blamed = out.split("---")
+    assert passed.strip().endswith("passed (2 checks)") and len(passed.strip().splitlines()) == 1
+    assert "exactly 2 times the expected value" in failed and "hint: sum of squares" in failed
+    assert "check.py" not in failed and "Traceback" not in failed and "l2_loss(np.ones(2)" in failed
+    assert "`l2_loss` is wrong" in blamed and "fix it first" in blamed
