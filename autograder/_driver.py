@@ -111,16 +111,16 @@ def _transform(src):
 
 def _exec_cell(code_src, filename, ns, step, res_fd):
     """Answer cells run one top-level statement at a time, each announced (event "at", its line), so
-    the grader can restart without a statement that hung and keep the cell's definitions, as a
-    kernel interrupted mid-cell would; "skip_lines" lists the statements to leave out."""
+    after a statement hangs the grader can restart with the cell run up to it ("stop_at": its line):
+    the definitions made before the hang stay, as in a kernel interrupted mid-cell."""
     if step["kind"] != "answer":
         exec(compile(code_src, filename, "exec"), ns)
         return
     import ast
-    skip = set(step.get("skip_lines") or ())
+    stop = step.get("stop_at")
     for node in ast.parse(code_src, filename).body:
-        if node.lineno in skip:
-            continue
+        if stop is not None and node.lineno >= stop:
+            break
         _send(res_fd, {"event": "at", "index": step["index"], "line": node.lineno})
         exec(compile(ast.Module([node], type_ignores=[]), filename, "exec"), ns)
 
