@@ -306,9 +306,14 @@ def test_course_notebook_widgets(lab, browser, name):
             svgs.nth(k).scroll_into_view_if_needed()
             _shot(svgs.nth(k), f"{name}_graph_{k}.png")
         passes = page.locator(".ember-passes")
-        if passes.count():
-            passes.first.scroll_into_view_if_needed()
-            _shot(passes.first, f"{name}_passes.png")
+        if passes.count():              # its table, and the drawings of the pass it shows
+            table = passes.first.locator(".ember-passes-table")
+            table.scroll_into_view_if_needed()
+            _shot(table, f"{name}_passes_table.png")
+            panels = passes.first.locator(".ember-compare-panel")
+            for k in range(panels.count()):
+                panels.nth(k).scroll_into_view_if_needed()
+                _shot(panels.nth(k), f"{name}_passes_{k}.png")
     except Exception:
         _shot(page, f"{name}_failure.png")
         print("JupyterLab log tail:\n" + lab["log"].read_text()[-3000:])
