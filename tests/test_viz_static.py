@@ -122,3 +122,14 @@ def test_bigger_static_graphs_fold_gradients_first():
     assert len(w.description) > 40
     assert "gradients" not in w.graph.expanded                     # folded first
     assert w.graph.fits() and w.graph.layout.width <= FIT_WIDTH
+
+
+def test_static_node_panel_says_where_values_come_from():
+    from ember.viz import graph
+    g, loss, _ = two_layer_static_net()
+    w = graph(g)
+    op = next(n for n in w.description if n.kind == "op")
+    w.select(op.id)
+    text = w._info.value
+    assert "Session.run" in text and "autograd" not in text.split("gradient")[0]
+    assert "static graph computes gradients as nodes" in text

@@ -274,9 +274,12 @@ class GraphWidget(widgets.VBox):
         panels = []
         if v is not None:
             panels.append(summary_html(v, "value"))
-        elif n.kind == "op":
+        elif n.kind == "op" and is_autograd(self.description.source):
             panels.append("<div style='color:#777'>value: not kept by autograd (pass the tensor "
                           "in names={...} to see it)</div>")
+        elif n.kind != "group":
+            panels.append("<div style='color:#777'>value: none yet (a graph node gets a value "
+                          "only while it runs, e.g. inside Session.run)</div>")
         panels.append(summary_html(g, "gradient") if g is not None else
                       f"<div style='color:#777'>gradient: {html.escape(self._no_grad_text(n))}"
                       "</div>")
