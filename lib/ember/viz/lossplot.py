@@ -44,7 +44,6 @@ SERIES_COLORS = {"loss": "#1f77b4", "val_loss": "#ff7f0e", "accuracy": "#2ca02c"
                  "val_accuracy": "#9467bd", "lr": "#7f7f7f"}        # one unnamed run
 LR_COLORS = ("#7f7f7f", "#8c564b", "#bcbd22", "#17becf")           # lr lines of several runs
 DEFAULT_RUN = "run"
-COINCIDE = 0.005     # two lines closer than this fraction of the axis range are "coinciding"
 
 
 def _scalar(v) -> float:
@@ -130,16 +129,6 @@ def _ema(v: np.ndarray, w: float, state: tuple) -> tuple:
         out[a:a + len(x)] = accs / norms
         acc, norm = float(accs[-1]), float(norms[-1])
     return out, (acc, norm)
-
-
-def _coincide(a: Line, b: Line, span: float) -> bool:
-    """Whether two lines lie on top of each other where both have points."""
-    lo, hi = max(a.x[0], b.x[0]), min(a.x[-1], b.x[-1])
-    if hi <= lo or span <= 0:
-        return False
-    grid = np.linspace(lo, hi, 50)
-    d = np.abs(np.interp(grid, a.x, a.y) - np.interp(grid, b.x, b.y))
-    return bool(np.nanmax(d) <= COINCIDE * span)
 
 
 class LossPlot(widgets.VBox):
@@ -315,45 +304,10 @@ class LossPlot(widgets.VBox):
                                        right=True))
         panels = [main] + ([below] if below is not None else [])
         for panel in panels:
-            self._mark_coinciding(panel)
+            plot_svg.mark_coinciding(panel)
             if smoothed and any(l.label is None for l in panel.lines):
                 panel.note = "; ".join(x for x in ("faint: raw, solid: smoothed", panel.note) if x)
         return panels
-
-    @staticmethod
-    def _mark_coinciding(panel):
-        """Give lines that lie on top of each other markers (a shape each, staggered) and say so."""
-        for right in (False, True):
-            lines = [l for l in panel.lines if l.label and l.right == right and len(l.y) > 1]
-            if len(lines) < 2:
-                continue
-            ys = np.concatenate([l.y[np.isfinite(l.y)] for l in lines])
-            if ys.size == 0:
-                continue
-            span = float(ys.max() - ys.min())
-            if panel.log and not right and (ys > 0).all():
-                span = 0.0                        # compare on the log scale instead
-                lines_cmp = [Line(l.x, np.log10(l.y), l.color) for l in lines]
-                lv = np.concatenate([c.y for c in lines_cmp])
-                span = float(lv.max() - lv.min())
-            else:
-                lines_cmp = lines
-            pairs = []
-            for a in range(len(lines)):
-                for b in range(a + 1, len(lines)):
-                    if _coincide(lines_cmp[a], lines_cmp[b], span):
-                        pairs.append((lines[a], lines[b]))
-            hit = []
-            for a, b in pairs:
-                for l in (a, b):
-                    if l not in hit:
-                        hit.append(l)
-            for k, l in enumerate(hit):
-                l.marker = plot_svg.MARKERS[k % len(plot_svg.MARKERS)]
-                l.marker_phase = k / max(2, len(hit))
-            if pairs:
-                said = ", ".join(f"{a.label} = {b.label}" for a, b in pairs[:2])
-                panel.note = f"on top of each other: {said}"
 
     # ---- static pictures (matplotlib) ---------------------------------------------------------
     def figure(self):

@@ -2,7 +2,8 @@
 training runs, and drawn by the browser, so no image is encoded.
 
 `render(panels, ...)` takes plain data: panels of lines (x, y, colour, dash, label, ...) and
-returns an `<svg class="ember-lossplot">`. Nice tick values, a log scale, a second y axis for
+returns an `<svg class="ember-lossplot">`; `mark_coinciding(panel)` gives lines that lie on top
+of each other markers and a note. Nice tick values, a log scale, a second y axis for
 the learning rate, a legend with every line, and sparse markers (a different shape per line,
 staggered) so that curves lying on top of each other can still be told apart.
 """
@@ -16,6 +17,7 @@ import numpy as np
 
 MAX_DRAWN = 600        # points drawn per line (long series are thinned, keeping min and max)
 MARKERS = ("circle", "square", "triangle", "diamond")
+COINCIDE = 0.005     # two lines closer than this fraction of the axis range are "coinciding"
 FONT = 12
 
 
@@ -40,6 +42,48 @@ class Panel:
     right_label: str = ""
     log: bool = False
     note: str = ""                   # a short line under the legend (e.g. "curves coincide")
+
+
+def _coincide(a: Line, b: Line, span: float) -> bool:
+    """Whether two lines lie on top of each other where both have points."""
+    lo, hi = max(a.x[0], b.x[0]), min(a.x[-1], b.x[-1])
+    if hi <= lo or span <= 0:
+        return False
+    grid = np.linspace(lo, hi, 50)
+    d = np.abs(np.interp(grid, a.x, a.y) - np.interp(grid, b.x, b.y))
+    return bool(np.nanmax(d) <= COINCIDE * span)
+
+
+def mark_coinciding(panel):
+    """Give lines that lie on top of each other markers (a shape each, staggered) and say so."""
+    for right in (False, True):
+        lines = [l for l in panel.lines if l.label and l.right == right and len(l.y) > 1]
+        if len(lines) < 2:
+            continue
+        ys = np.concatenate([l.y[np.isfinite(l.y)] for l in lines])
+        if ys.size == 0:
+            continue
+        lines_cmp = lines
+        if panel.log and not right and (ys > 0).all():      # compare on the log scale
+            lines_cmp = [Line(l.x, np.log10(l.y), l.color) for l in lines]
+            ys = np.concatenate([c.y for c in lines_cmp])
+        span = float(ys.max() - ys.min())
+        pairs = []
+        for a in range(len(lines)):
+            for b in range(a + 1, len(lines)):
+                if _coincide(lines_cmp[a], lines_cmp[b], span):
+                    pairs.append((lines[a], lines[b]))
+        hit = []
+        for a, b in pairs:
+            for l in (a, b):
+                if l not in hit:
+                    hit.append(l)
+        for k, l in enumerate(hit):
+            l.marker = MARKERS[k % len(MARKERS)]
+            l.marker_phase = k / max(2, len(hit))
+        if pairs:
+            said = ", ".join(f"{a.label} = {b.label}" for a, b in pairs[:2])
+            panel.note = f"on top of each other: {said}"
 
 
 def nice_ticks(lo: float, hi: float, n: int = 5) -> list:
