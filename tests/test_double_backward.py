@@ -149,10 +149,30 @@ def test_custom_function_backward_is_recorded():
     assert gradgradcheck(lambda x: Cube.apply(x) * 2, [rand64(3, seed=8)])
 
 
+def test_prod_double_backward_and_its_limit():
+    assert gradgradcheck(lambda x: x.prod(1) + x.prod(), [rand64(2, 3, low=0.5, seed=9)])
+    x = ember.tensor([[0.0, 2.0], [1.0, 3.0]], dtype=ember.float64, requires_grad=True)
+    g, = ember.autograd.grad(x.prod(1).sum(), x)        # first order: exact at zeros
+    assert g.tolist() == [[2.0, 0.0], [3.0, 1.0]]
+    with pytest.raises(RuntimeError, match="ProdBackward0.*create_graph.*zeros"):
+        ember.autograd.grad(x.prod(1).sum(), x, create_graph=True)
+
+
+class _Twice(ember.autograd.Op):
+    """An op with a backward but no vjp."""
+
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, grad):
+        return (grad * 2,)
+
+
 def test_ops_without_a_recorded_backward_say_which_op():
-    x = rand64(3, 4, seed=9)
-    y = x.prod(1).sum()
-    with pytest.raises(RuntimeError, match="ProdBackward0.*create_graph"):
+    x = rand64(3, seed=9)
+    y = (_Twice.apply(x) ** 2).sum()
+    assert ember.autograd.grad(y, x)[0].tolist() == (8 * x).tolist()
+    with pytest.raises(RuntimeError, match="_TwiceBackward0.*create_graph"):
         ember.autograd.grad(y, x, create_graph=True)
 
 

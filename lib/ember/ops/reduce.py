@@ -143,6 +143,16 @@ class Prod(Op):
         g = grad if dim is None else _expand(grad, x.shape, (dim,), self.keepdim)
         return (g * others,)
 
+    def vjp(self, grad):
+        if not self.x.all():
+            from ..errors import AutogradError
+            raise AutogradError(f"{self.name()}: create_graph through prod() of a tensor with "
+                                f"zeros is not supported by ember yet (its first gradient is)")
+        x, dim = self.saved_input(0, self.x), self.dim
+        out = x.prod() if dim is None else x.prod(dim, keepdim=True)
+        g = grad if dim is None else _expand_t(grad, self.x.shape, (dim,), self.keepdim)
+        return (g * out / x,)
+
 
 def _exclusive_cumprod(xp, a, axis):
     """[1, a0, a0*a1, ...] along axis: the product of everything before each element."""
