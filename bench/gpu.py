@@ -281,8 +281,12 @@ def main(argv: list[str]) -> int:
                 print(f"\nRecorded in bench/results/{name}:\n")
                 print(open(os.path.join(RESULTS, name)).read())
         return 0
+    # the CPU side gets every core (ember's default is one BLAS thread, for small matrices)
+    ember.set_num_threads(os.cpu_count() or 1)
     rec = {"provenance": provenance(argv)}
-    print(f"GPU: {rec['provenance']['gpu']}; CPU: {rec['provenance']['cpu']}")
+    rec["provenance"]["blas_threads"] = ember.get_num_threads()
+    print(f"GPU: {rec['provenance']['gpu']}; CPU: {rec['provenance']['cpu']}, "
+          f"{rec['provenance']['blas_threads']} BLAS threads")
     os.makedirs(args.out, exist_ok=True)
     slug = rec["provenance"]["gpu"].replace("NVIDIA", "").strip().split()[0].lower()
     base = os.path.join(args.out, f"gpu_{slug}")
