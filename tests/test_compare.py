@@ -147,3 +147,20 @@ ip.run_cell("from autograder import check\nv = l2_loss(np.ones(3), np.zeros(3)) 
     assert "exactly 2 times the expected value" in failed and "hint: sum of squares" in failed
     assert "check.py" not in failed and "Traceback" not in failed and "l2_loss(np.ones(2)" in failed
     assert "`l2_loss` is wrong" in blamed and "fix it first" in blamed
+
+
+def test_thresholds_and_before_cross_the_wire():
+    """The grader decodes at_least/at_most records, and `before` only from the reference run."""
+    import json
+
+    from autograder.wire import decode_step
+    header = {"status": "ok", "records": [
+        {"kind": "at_least", "got": {"__float__": "0.5"}, "expected": {"__float__": "0.9"}, "rtol": 0.0, "atol": 0.0},
+        {"kind": "close", "got": [1, 2], "expected": [3, 4], "before": [1, 2], "rtol": 1e-5, "atol": 1e-8}]}
+    ref = decode_step(json.loads(json.dumps(header)), [], "reference")
+    assert [r["kind"] for r in ref["records"]] == ["at_least", "close"]
+    assert ref["records"][1]["before"] == [1, 2]
+    graded = decode_step(json.loads(json.dumps(header)), [], "grade")
+    assert "before" not in graded["records"][1] and "expected" not in graded["records"][0]
+    r = ref["records"][1]
+    assert diagnose("close", [1.0, 2.0], r["expected"], before=r["before"])[2] == "unchanged"
