@@ -17,6 +17,7 @@ CELLS = [
     "viz.graph(loss, names={'w': w})",
     "viz.backprop(loss)",
     "plot = viz.LossPlot()\nfor i in range(50):\n    plot.update(i, loss=1 / (i + 1))\nplot",
+    "viz.compare(loss, (ember.randn(4, 3) @ w).tanh().sum(), titles=('relu', 'tanh'))",
 ]
 
 
@@ -38,6 +39,7 @@ def test_nbconvert_html_shows_static_pictures(tmp_path, monkeypatch):
     data = [o.get("data", {}) for o in outs if o.output_type in ("execute_result", "display_data")]
     assert sum("image/svg+xml" in d for d in data) == 2          # graph and stepper
     assert sum("image/png" in d for d in data) == 1              # the loss plot
+    assert sum("ember-compare-panel" in d.get("text/html", "") for d in data) == 1
     assert all("application/vnd.jupyter.widget-view+json" in d for d in data)
     body, _ = HTMLExporter().from_notebook_node(nb)
     assert body.count("data:image/svg+xml;base64") >= 2 or body.count('class="ember-graph"') >= 2
