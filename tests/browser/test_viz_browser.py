@@ -301,10 +301,10 @@ def test_course_notebook_widgets(lab, browser, name):
             assert redraws_while_running(samples, k) >= 2, (name, k)
             plots.nth(k).scroll_into_view_if_needed()
             _shot(plots.nth(k), f"{name}_lossplot_{k}.png")
-        svgs = page.locator("svg.ember-graph")
-        for k in range(min(svgs.count(), 6)):
-            svgs.nth(k).scroll_into_view_if_needed()
-            _shot(svgs.nth(k), f"{name}_graph_{k}.png")
+        views = page.locator(".ember-graph-svg, .ember-stepper-svg, .ember-compare-panel")
+        for k in range(min(views.count(), 8)):      # what a student sees: the scrolling box
+            views.nth(k).scroll_into_view_if_needed()
+            _shot(views.nth(k), f"{name}_graph_{k}.png")
         passes = page.locator(".ember-passes")
         if passes.count():              # its table, and the drawings of the pass it shows
             table = passes.first.locator(".ember-passes-table")
