@@ -188,8 +188,9 @@ class BackpropStepper(widgets.VBox):
         if node.shape is not None:
             out.append(f" (output shape {_shape_text(node.shape)})")
         if first:
+            way = "bottom to top" if self.graph.layout.direction == "TB" else "right to left"
             out.append("<div style='color:#555'>Backward starts at the output with gradient "
-                       "d loss / d loss = 1.</div>")
+                       f"d loss / d loss = 1 and runs against the arrows: {way} here.</div>")
         out.append(f"<div>local rule: <code>{html.escape(s.rule or '(none)')}</code></div>")
         out.append("<div style='display:flex;flex-wrap:wrap;align-items:flex-start'>")
         out.append(summary_html(s.upstream, "upstream gradient (received)"))
