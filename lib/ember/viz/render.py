@@ -190,5 +190,5 @@ def legend_html() -> str:
                      f"{stroke};vertical-align:middle;margin-right:3px'></span>{kind}</span>")
     items.append("<span style='display:inline-block'><span style='display:inline-block;width:12px;"
                  "height:12px;border:1.5px dashed #888;vertical-align:middle;margin-right:3px'>"
-                 "</span>dashed: a node drawn again next to a far-away reader</span>")
+                 "</span>dashed: constant (grey), or a node drawn again next to a far-away reader</span>")
     return f"<div style='font-size:11px;color:#555'>{''.join(items)}</div>"
