@@ -92,7 +92,7 @@ def data_files(root: Path, assignment: str) -> list[Path]:
     for dirpath, dirnames, filenames in os.walk(src):
         dirnames[:] = sorted(d for d in dirnames if not any(fnmatch.fnmatch(d, p) for p in pats))
         for f in sorted(filenames):
-            if any(fnmatch.fnmatch(f, p) for p in pats):
+            if any(fnmatch.fnmatch(f, p) for p in pats) or not os.path.isfile(os.path.join(dirpath, f)):
                 continue
             out.append(Path(dirpath) / f)
     return out
