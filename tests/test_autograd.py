@@ -457,3 +457,16 @@ def test_views_made_before_an_inplace_change_of_their_base_see_it_in_backward():
         h[1] = w[0]
         return (r * r).sum() + (v * x.view(-1)).sum()
     assert_grad_matches(fn, rand64(2, 3, seed=22), rand64(2, 3, seed=23))
+
+
+@pytest.mark.parametrize("code,fn", [("h.unbind(0)[1].mul_(2)", "Unbind"), ("h.split(2)[0].add_(1)", "Split"),
+                                     ("h.chunk(2)[1][0] = 5.0", "Split")])
+def test_inplace_on_outputs_of_unbind_split_chunk_in_the_graph_raises_as_pytorch(code, fn):
+    h = ember.ones(4, 3, requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match=f"Output . of {fn} is a view.*out-of-place"):
+        exec(code)
+    with ember.no_grad():
+        exec(code)                      # outside the graph it's just memory
+    piece = ember.ones(4).split(2)[0]
+    piece.add_(1)
+    assert piece.tolist() == [2.0, 2.0]

@@ -25,6 +25,7 @@ class Tensor:
     _base = None            # the tensor this one is a view of
     _view_steps = ()        # how it was made from _base: ((op class, attrs), ...) (ops/views.py)
     _views = None           # weakrefs to views of this tensor while it is in the graph
+    _multi_view = None      # (function, output index) for the outputs of unbind/split/chunk
     _retains_grad = False
     from .numpy_ufunc import array_ufunc as __array_ufunc__  # ndarray + Tensor -> Tensor; np.exp(t)
 

@@ -297,7 +297,9 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
     if x.ndim == 0:
         raise IndexError("unbind(): a 0-d tensor has no dimension to unbind")
     d = _wrap_dim(dim, x.ndim, "unbind")
-    return tuple(x[(slice(None),) * d + (i,)] for i in range(x._data.shape[d]))
+    from .views import mark_multi_view
+    return mark_multi_view([x[(slice(None),) * d + (i,)] for i in range(x._data.shape[d])],
+                           "Unbind")
 
 
 METHODS = {"gather": gather, "scatter": scatter, "scatter_add": scatter_add,

@@ -244,7 +244,8 @@ def split(x: Tensor, split_size, dim: int = 0) -> tuple:
         idx[d] = slice(start, start + s)
         out.append(x[tuple(idx)])
         start += s
-    return tuple(out)
+    from .views import mark_multi_view
+    return mark_multi_view(out, "Split")
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:

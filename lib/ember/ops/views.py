@@ -29,6 +29,8 @@ def as_view(out: Tensor, base: Tensor, step: tuple | None = None) -> Tensor:
         out._base = root = base._base
         if step is not None and base._view_steps:
             out._view_steps = base._view_steps + (step,)
+    if base._multi_view is not None:
+        out._multi_view = base._multi_view
     if root._grad_fn is not None and out._view_steps and _state.enabled and \
             not getattr(step[0], "read_only_view", False):
         _register(root, out)
@@ -128,9 +130,23 @@ def check_view_inplace(t: Tensor, name: str) -> None:
             f"a view of a leaf tensor that requires grad is being used in an in-place operation "
             f"({name}). Update parameters inside `with ember.no_grad():`, or compute the new "
             f"values out of place (e.g. with ember.where or torch.cat).")
+    if t._multi_view is not None:
+        fn, k = t._multi_view
+        raise AutogradError(
+            f"Output {k} of {fn} is a view and is being modified inplace ({name}). This view is "
+            f"the output of a function that returns multiple views. Such functions do not allow "
+            f"the output views to be modified inplace. You should replace the inplace operation "
+            f"by an out-of-place one (or clone() the piece first).")
     if not t._view_steps:
         raise AutogradError(f"{name}: ember can't record an in-place op on this view of a tensor "
                             f"in the graph; write it out of place instead")
+
+
+def mark_multi_view(views, fn: str) -> tuple:
+    """The outputs of unbind/split/chunk: PyTorch refuses in-place ops on them in the graph."""
+    for k, v in enumerate(views):
+        v._multi_view = (fn, k)
+    return tuple(views)
 
 
 def write_through_view(t: Tensor, result: Tensor) -> None:
