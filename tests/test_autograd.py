@@ -470,3 +470,22 @@ def test_inplace_on_outputs_of_unbind_split_chunk_in_the_graph_raises_as_pytorch
     piece = ember.ones(4).split(2)[0]
     piece.add_(1)
     assert piece.tolist() == [2.0, 2.0]
+
+
+def test_inplace_on_a_view_made_under_no_grad_raises_with_grad_enabled():
+    x = ember.ones(3, requires_grad=True)
+    h = x * 2
+    with ember.no_grad():
+        v = h[0:2]
+        leaf_view = x[0:2]
+    for op in (lambda: v.mul_(2), lambda: v.zero_(), lambda: v.__setitem__(0, 1.0),
+               lambda: v[0].add_(1), lambda: leaf_view.mul_(2)):
+        with pytest.raises(RuntimeError, match="created in no_grad mode"):
+            op()
+    with ember.no_grad():
+        leaf_view.mul_(2)                    # both inside no_grad: fine
+    assert x.tolist() == [2.0, 2.0, 1.0]
+    with ember.no_grad():
+        c = ember.ones(3)[0:2]
+    c.mul_(2)                                # a view of a constant: nothing to track
+    assert c.tolist() == [2.0, 2.0]

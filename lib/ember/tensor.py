@@ -26,6 +26,7 @@ class Tensor:
     _view_steps = ()        # how it was made from _base: ((op class, attrs), ...) (ops/views.py)
     _views = None           # weakrefs to views of this tensor while it is in the graph
     _multi_view = None      # (function, output index) for the outputs of unbind/split/chunk
+    _no_grad_view = False   # a view made under no_grad of a tensor that requires grad
     _retains_grad = False
     from .numpy_ufunc import array_ufunc as __array_ufunc__  # ndarray + Tensor -> Tensor; np.exp(t)
 

@@ -6,7 +6,8 @@ from ..autograd.grad_mode import _state
 from ..dtypes import as_dtype, from_numpy_dtype, promote_types, result_type
 from ..errors import AutogradError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
-from .views import as_view, check_view_inplace, refresh_views, write_through_view  # noqa: F401
+from .views import (as_view, check_view_inplace, no_grad_view_error,  # noqa: F401 (as_view)
+                    refresh_views, write_through_view)
 
 _SCALARS = (int, float, bool)
 
@@ -110,6 +111,8 @@ def apply_binary(op_cls, a, b, name: str) -> Tensor:
 
 
 def check_inplace(t: Tensor, name: str, recording: bool) -> None:
+    if t._no_grad_view and _state.enabled:
+        raise no_grad_view_error(name)
     if not recording:
         return
     if t._grad_fn is None and t._requires_grad:

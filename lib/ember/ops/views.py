@@ -31,6 +31,8 @@ def as_view(out: Tensor, base: Tensor, step: tuple | None = None) -> Tensor:
             out._view_steps = base._view_steps + (step,)
     if base._multi_view is not None:
         out._multi_view = base._multi_view
+    if base._no_grad_view or (root._requires_grad and not _state.enabled):
+        out._no_grad_view = True
     if root._grad_fn is not None and out._view_steps and _state.enabled and \
             not getattr(step[0], "read_only_view", False):
         _register(root, out)
@@ -120,6 +122,14 @@ class CopySlices(Op):
             for cls, attrs in self.steps:
                 gr = cls.apply(gr, **attrs)
         return gb, gr
+
+
+def no_grad_view_error(name: str) -> AutogradError:
+    return AutogradError(
+        f"A view was created in no_grad mode and is being modified inplace ({name}) with grad "
+        f"mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden. "
+        f"Move both the view and the in-place op inside the no_grad block (if the change should "
+        f"not be tracked) or both outside (if it should).")
 
 
 def check_view_inplace(t: Tensor, name: str) -> None:
