@@ -309,6 +309,8 @@ def test_course_notebook_widgets(lab, browser, name):
             _shot(plots.nth(k), f"{name}_lossplot_{k}.png")
         views = page.locator(".ember-graph-svg, .ember-stepper-svg, .ember-compare-panel")
         for k in range(min(views.count(), 8)):      # what a student sees: the scrolling box
+            views.nth(k).evaluate("e => { e.scrollTop = 0; e.querySelectorAll('*').forEach("
+                                  "c => { if (c.scrollTop) c.scrollTop = 0; }); }")
             views.nth(k).scroll_into_view_if_needed()
             _shot(views.nth(k), f"{name}_graph_{k}.png")
         passes = page.locator(".ember-passes")

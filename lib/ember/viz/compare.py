@@ -254,8 +254,9 @@ class PassesView(widgets.VBox):
                 text = text[:197] + "…"
             rows.append(f"<tr><td>{html.escape(s.name)}</td><td style='text-align:right'>"
                         f"{s.after.num_nodes}</td><td style='color:#555'>{text}</td></tr>")
-        return ("<table class='ember-passes-table' style='font-size:12px'><tr><th>pass</th>"
-                "<th>nodes</th><th>what it did</th></tr>" + "".join(rows) + "</table>")
+        return ("<table class='ember-passes-table' style='font-size:12px'><tr>"
+                "<th style='text-align:left'>pass</th><th>nodes</th>"
+                "<th style='text-align:left'>what it did</th></tr>" + "".join(rows) + "</table>")
 
     def _update(self):
         self._view.children = [self.comparison()]
