@@ -189,3 +189,32 @@ def test_function_with_several_outputs_double_backward():
     from test_autograd import _TwoOutputs
     assert gradgradcheck(lambda x: _TwoOutputs.apply(x)[1] * 3 + _TwoOutputs.apply(x)[0] ** 2,
                          [rand64(3, seed=14)])
+
+
+# ---- ember.autograd.functional ------------------------------------------------------------------
+def test_functional_jacobian_hessian_vjp_jvp_hvp_by_hand():
+    F = ember.autograd.functional
+    x = ember.tensor([1.0, 2.0, 3.0], dtype=ember.float64)
+    y = ember.tensor([0.5, -1.0], dtype=ember.float64)
+    ex = np.exp([1.0, 2.0, 3.0])
+    h = lambda x: x.exp() * x[0]                       # J = diag(x0 e^x) + e^x e_0^T
+    J = np.diag(ex) * 1.0
+    J[:, 0] += ex
+    np.testing.assert_allclose(F.jacobian(h, x).numpy(), J)
+    jx, jy = F.jacobian(lambda x, y: ember.stack([x.sum() * y[0], (x ** 2).sum() * y[1]]), (x, y))
+    np.testing.assert_allclose(jx.numpy(), [[0.5] * 3, [-2.0, -4.0, -6.0]])
+    np.testing.assert_allclose(jy.numpy(), [[6.0, 0.0], [0.0, 14.0]])
+    f = lambda x: (x ** 3).sum()
+    np.testing.assert_allclose(F.hessian(f, x).numpy(), np.diag([6.0, 12.0, 18.0]))
+    out, v = F.vjp(h, x, ember.ones(3, dtype=ember.float64))
+    np.testing.assert_allclose(v.numpy(), np.ones(3) @ J)
+    assert not out.requires_grad and not v.requires_grad
+    u = ember.tensor([1.0, 0.0, -1.0], dtype=ember.float64)
+    _, hv = F.hvp(f, x, u)
+    np.testing.assert_allclose(hv.numpy(), [6.0, 0.0, -18.0])
+    _, jv = F.jvp(h, x, u)
+    np.testing.assert_allclose(jv.numpy(), J @ u.numpy())
+    assert F.jacobian(h, x, create_graph=True).requires_grad
+    np.testing.assert_allclose(F.jacobian(lambda x: x * 0 + 1, x).numpy(), np.zeros((3, 3)))
+    with pytest.raises(RuntimeError, match="single element"):
+        F.hessian(lambda x: x * 2, x)

@@ -4,7 +4,7 @@ from .function import Function, FunctionCtx, Op
 from .gradcheck import gradcheck, gradgradcheck, numerical_grad
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .node import AccumulateGrad, Node
-from . import graph
+from . import functional, graph
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None):
@@ -27,4 +27,4 @@ def Variable(data, requires_grad: bool = False):
 
 __all__ = ["Function", "FunctionCtx", "Op", "Node", "AccumulateGrad", "grad", "backward",
            "backward_order", "gradcheck", "gradgradcheck", "numerical_grad", "no_grad", "enable_grad",
-           "set_grad_enabled", "is_grad_enabled", "Variable", "graph"]
+           "set_grad_enabled", "is_grad_enabled", "Variable", "graph", "functional"]
