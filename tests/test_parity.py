@@ -175,6 +175,14 @@ def test_optimizer_state_entries_are_tensors_on_the_parameter_device(make, keys)
     "ember.ones(6).reshape(4, 2)",
     "ember.nn.Linear(3, 2)(ember.ones(2, 3, dtype=ember.float64))",
     "ember.ones(2, 3).expand(3, 3)",
+    "ember.div(ember.ones(2), 2, rounding_mode='up')",
+    "ember.ones(2).clamp()",
+    "ember.ones(0).max()",
+    "ember.stack([])",
+    "ember.ones(2, 3).narrow(1, 2, 2)",
+    "ember.ones(2, 3).topk(4)",
+    "ember.linalg.matrix_norm(ember.ones(3))",
+    "ember.ones(2, 3).gather(1, ember.tensor([[3]]))",
 ])
 def test_errors_are_runtime_errors_where_pytorch_raises_runtime_error(code):
     with pytest.raises(RuntimeError) as info:

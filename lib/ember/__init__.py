@@ -6,7 +6,8 @@ from . import backend, dtypes
 from .backend import Device as device
 from .dtypes import (DType as dtype, bool_ as bool, float16, float32, float64, int32, int64,
                      uint8, promote_types)
-from .errors import AutogradError, DeviceError, DTypeError, EmberError, ShapeError
+from .errors import (ArgumentError, AutogradError, DeviceError, DivisionByZeroError, DTypeError,
+                     EmberError, IndexBoundsError, ShapeError, ViewError)
 from .tensor import Size, Tensor
 from . import ops  # installs the operators and math methods on Tensor
 from . import autograd

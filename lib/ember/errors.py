@@ -30,6 +30,10 @@ class AutogradError(EmberError, RuntimeError):
     """Misuse of autograd: backward twice, in-place edits of saved tensors, non-scalar outputs."""
 
 
+class ArgumentError(EmberError, ValueError, RuntimeError):
+    """An argument outside what an op accepts (e.g. clamp with neither min nor max)."""
+
+
 class IndexBoundsError(EmberError, IndexError, RuntimeError):
     """An index tensor with a value outside the dimension it indexes (gather, scatter, ...)."""
 

@@ -8,7 +8,7 @@ import operator
 from ..autograd.function import Op
 from ..autograd.grad_mode import _state
 from ..tensor import Tensor
-from ..errors import DivisionByZeroError, DTypeError
+from ..errors import ArgumentError, DivisionByZeroError, DTypeError
 from ..backend import array_module_of as _xp
 from .dispatch import apply_binary, inplace, to_tensor
 from .unary import (Abs, Ceil, Clamp, Cos, Exp, Expm1, Floor, Log, Log1p, Neg, Relu, Round,
@@ -211,7 +211,8 @@ def div(a, b, *, rounding_mode: str | None = None) -> Tensor:
         if rounding_mode == "trunc":
             q = floor_divide(a, b)
             return q + ((q < 0) & (remainder(a, b) != 0)).to(q.dtype)
-        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+        raise ArgumentError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
+                            f"{rounding_mode!r}")
     if _not_float(a) or _not_float(b):
         from .conversion import to_dtype
         from .dispatch import binary_operands
@@ -318,7 +319,7 @@ def clamp_max(x: Tensor, max) -> Tensor:
 def clamp(x: Tensor, min=None, max=None) -> Tensor:
     """Limit values to [min, max]; `x.clamp(min=0)` is ReLU."""
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise ArgumentError("clamp: at least one of min and max must be given")
     return Clamp.apply(x, min=min, max=max)
 
 

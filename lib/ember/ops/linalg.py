@@ -5,7 +5,7 @@ import math
 
 from ..autograd.function import Op
 from ..backend import array_module_of
-from ..errors import DTypeError
+from ..errors import ArgumentError, DTypeError
 from ..tensor import Tensor
 from .reduce import _axes, _expand, _expand_t, amax, amin
 from .reduce import sum as _sum
@@ -91,7 +91,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 def matrix_norm(x: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False) -> Tensor:
     """'fro', 1, -1, inf or -inf norm of the matrices in the last two dims (or `dim`)."""
     if x.ndim < 2:
-        raise ValueError(f"linalg.matrix_norm: expected a tensor with 2 or more dimensions, got "
+        raise ArgumentError(f"linalg.matrix_norm: expected a tensor with 2 or more dimensions, got "
                          f"shape {tuple(x.shape)}")
     if ord == "fro":
         return vector_norm(x, 2, dim, keepdim)
@@ -99,7 +99,7 @@ def matrix_norm(x: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False) -> Te
         raise NotImplementedError(f"linalg.matrix_norm(ord={ord!r}) needs singular values, which "
                                   f"ember does not compute; use 'fro', 1, -1, inf or -inf")
     if ord not in (1, -1, math.inf, -math.inf):
-        raise ValueError(f"linalg.matrix_norm: ord must be 'fro', 'nuc', 1, -1, 2, -2, inf or "
+        raise ArgumentError(f"linalg.matrix_norm: ord must be 'fro', 'nuc', 1, -1, 2, -2, inf or "
                          f"-inf, got {ord!r}")
     rows, cols = (d % x.ndim for d in dim)
     summed, other = (rows, cols) if ord in (1, -1) else (cols, rows)  # 1: column sums
@@ -118,7 +118,7 @@ def norm(x: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
     if isinstance(dim, int) or (dim is None and x.ndim == 1):
         return vector_norm(x, ord, dim, keepdim)
     if dim is None and x.ndim != 2:
-        raise ValueError(f"linalg.norm: with ord={ord!r} the input must be 1-d or 2-d (or give "
+        raise ArgumentError(f"linalg.norm: with ord={ord!r} the input must be 1-d or 2-d (or give "
                          f"dim), got shape {tuple(x.shape)}")
     return matrix_norm(x, ord, (-2, -1) if dim is None else tuple(dim), keepdim)
 

@@ -286,7 +286,9 @@ _MinResult = namedtuple("min", ["values", "indices"])
 
 def _extremum(x: Tensor, dim, keepdim, kind):
     if x._data.size == 0:
-        raise ValueError(f"{kind}(): can't reduce an empty tensor")
+        from ..errors import ArgumentError
+        raise ArgumentError(f"{kind}(): can't reduce an empty tensor (it has no largest or "
+                            f"smallest element)")
     if isinstance(dim, Tensor):  # max(a, b) elementwise, as torch.max(a, b)
         from .elementwise import maximum, minimum
         return (maximum if kind == "max" else minimum)(x, dim)

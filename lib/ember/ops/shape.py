@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Op
-from ..errors import ShapeError, ViewError
+from ..errors import ArgumentError, IndexBoundsError, ShapeError, ViewError
 from ..tensor import Tensor, _wrap_dim
 from .dispatch import as_view
 
@@ -207,7 +207,7 @@ def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dimension."""
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("cat: expected a non-empty list of tensors")
+        raise ArgumentError("cat: expected a non-empty list of tensors")
     ref = tensors[0]
     d = _wrap_dim(dim, ref.ndim, "cat")
     for i, x in enumerate(tensors):
@@ -224,7 +224,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
     """Join same-shaped tensors along a new dimension."""
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("stack: expected a non-empty list of tensors")
+        raise ArgumentError("stack: expected a non-empty list of tensors")
     for i, x in enumerate(tensors):
         if x.shape != tensors[0].shape:
             raise ShapeError(f"stack: all tensors must have the same shape; tensor 0 has "
@@ -296,7 +296,7 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     n = x._data.shape[d]
     start = start + n if start < 0 else start
     if not (0 <= start <= n and 0 <= length and start + length <= n):
-        raise IndexError(f"narrow: start ({start}) + length ({length}) exceeds dimension {d} of "
+        raise IndexBoundsError(f"narrow: start ({start}) + length ({length}) exceeds dimension {d} of "
                          f"size {n}")
     return x[(slice(None),) * d + (slice(start, start + length),)]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from ..errors import IndexBoundsError
 from ..tensor import Tensor, _wrap_dim
 
 _Sort = namedtuple("sort", ["values", "indices"])
@@ -41,7 +42,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     d = _wrap_dim(dim, x.ndim, "topk")
     n = x._data.shape[d] if x.ndim else 1
     if not 0 <= k <= n:
-        raise IndexError(f"topk: k ({k}) is out of range for dimension {d} of size {n}")
+        raise IndexBoundsError(f"topk: k ({k}) is out of range for dimension {d} of size {n}")
     if x.ndim == 0:
         return _TopK(x.clone(), Tensor._make(x.xp.zeros((), dtype="int64"), x._device))
     order = _order(x, d, largest)
