@@ -100,6 +100,8 @@ def self_check(path, limits: Limits | None = None) -> dict:
                 msg = _not_implemented(c.source, line, unfinished)
             else:
                 msg = f"{r.get('exc', r.get('status'))}: {r.get('msg') or r.get('reason', '')}".strip()
+                if r.get("exc") == "CheckFailed":       # the message says it all
+                    msg = r.get("msg", "")
                 if line:
                     earlier = [n for n in blame.used_before(c.source, line, defined) if blamed.get(n, gid) != gid]
                     if earlier:

@@ -46,6 +46,7 @@ def test_self_check_explains_each_failure(tmp_path):
     out = r.stdout
     assert r.returncode == 1, out + r.stderr
     assert "PASS test_ok" in out and "FAIL test_loss" in out and "hint: sum of squares" in out
+    assert "CheckFailed" not in out and "exactly 2 times the expected value" in out
     assert "`unfinished` (cell todo_answer) still raises NotImplementedError" in out
     assert "`l2_loss` is wrong" in out.split("FAIL test_uses_loss")[1].split("FAIL test_todo")[0]
     assert "warning: UserWarning: reading .grad of a non-leaf" in out
