@@ -1,7 +1,9 @@
 """Student feedback: feedback/<student>/<assignment>/<assignment>.html and feedback.json.
 
 Only test names, points, pass/fail and trusted messages (never student output, never hidden test
-code, inputs or expected values: hidden tests carry no message beyond pass/fail)."""
+code, inputs or expected values: hidden tests carry no message beyond pass/fail). Scores an
+instructor changed in formgrader (manual score, extra credit) replace the automatic ones, so
+`python -m autograder feedback A` after manual grading gives students the grade that exports."""
 from __future__ import annotations
 
 import html
@@ -11,14 +13,56 @@ from pathlib import Path
 SAFE_KEYS = ("grade_id", "points", "score", "passed", "hidden", "message")
 
 
-def student_view(res: dict) -> dict:
+def student_view(res: dict, adjusted: dict | None = None) -> dict:
+    """What the student may see; adjusted: {grade_id: score} set by hand in the gradebook."""
+    adjusted = adjusted or {}
+    tests = []
+    for t in res["tests"]:
+        v = {k: t[k] for k in SAFE_KEYS}
+        if t["hidden"]:
+            v["message"] = "hidden test failed" if not t["passed"] else ""
+        if t["grade_id"] in adjusted:
+            v["score"] = adjusted[t["grade_id"]]
+            v["message"] = (v["message"] + "\n" if v["message"] else "") + "score set by your instructor"
+        tests.append(v)
     return {
-        "assignment": res["assignment"], "student": res["student"], "score": res["score"],
+        "assignment": res["assignment"], "student": res["student"],
+        "score": float(sum(t["score"] for t in tests)) if adjusted else res["score"],
         "max_score": res["max_score"],
-        "status": res["status"], "reasons": list(res.get("reasons", [])),
-        "tests": [{k: t[k] for k in SAFE_KEYS} | ({"message": "hidden test failed" if not t["passed"] else ""}
-                                                    if t["hidden"] else {}) for t in res["tests"]],
+        "status": "reviewed" if adjusted else res["status"], "reasons": list(res.get("reasons", [])),
+        "tests": tests,
     }
+
+
+_ADJUSTED: dict = {}
+
+
+def manual_scores(root, assignment: str) -> dict:
+    """{student: {grade_id: score}} for grades changed by hand in formgrader (read once per
+    gradebook version)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from .course import load_config
+    db = Path(root) / "gradebook.db"
+    if not db.exists():
+        return {}
+    key = (str(db), db.stat().st_mtime_ns, assignment)
+    if key not in _ADJUSTED:
+        out = {}
+        cfg = load_config(root)
+        with Gradebook(cfg.CourseDirectory.db_url, cfg.CourseDirectory.course_id) as gb:
+            try:
+                subs = gb.find_assignment(assignment).submissions
+            except MissingEntry:
+                subs = []
+            for sub in subs:
+                for nb in sub.notebooks:
+                    for g in nb.grades:
+                        if g.manual_score is not None or g.extra_credit:
+                            out.setdefault(sub.student.id, {})[g.name] = float(g.score)
+        _ADJUSTED.clear()
+        _ADJUSTED[key] = out
+    return _ADJUSTED[key]
 
 
 def render_html(view: dict) -> str:
@@ -31,7 +75,9 @@ def render_html(view: dict) -> str:
                     f"<td>{html.escape(str(t['grade_id']))}{kind}</td><td>{t['score']:g} / {t['points']:g}</td>"
                     f"<td>{msg}</td></tr>")
     note = ""
-    if view["status"] != "graded":
+    if view["status"] == "reviewed":
+        note = "<p>Reviewed by your instructor.</p>"
+    elif view["status"] != "graded":
         note = ("<p class='attention'>Your submission needs the instructor's attention: "
                 + html.escape("; ".join(view["reasons"])) + "</p>")
     return f"""<!DOCTYPE html>
@@ -57,7 +103,11 @@ def write_feedback(root, assignment: str, student: str, res: dict) -> Path:
     `nbgrader release_feedback` put the HTML in the exchange for this student alone."""
     d = Path(root) / "feedback" / student / assignment
     d.mkdir(parents=True, exist_ok=True)
-    view = student_view(res)
+    try:
+        adjusted = manual_scores(root, assignment).get(student)
+    except Exception:  # no usable gradebook: the automatic scores
+        adjusted = None
+    view = student_view(res, adjusted)
     (d / f"{assignment}.html").write_text(render_html(view))
     (d / "feedback.json").write_text(json.dumps(view, indent=1, sort_keys=True))
     sub = Path(root) / "submitted" / student / assignment

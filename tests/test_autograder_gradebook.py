@@ -66,6 +66,10 @@ def test_export_has_manual_grades_names_and_late_penalties(course):
     t = {x["grade_id"]: x for x in next(r for r in data if r["student"] == "bob")["tests"]}
     assert t["test_softmax"]["manual_score"] == 2 and t["test_softmax"]["auto_score"] == 0
     assert "axis 1" in t["test_softmax"]["message"]
+    cli("feedback", A, "--course", str(course))      # students see the grade set by hand
+    fb = json.loads((course / "feedback" / "bob" / A / "feedback.json").read_text())
+    assert fb["score"] == 7 and fb["status"] == "reviewed"
+    assert "set by your instructor" in next(t for t in fb["tests"] if t["grade_id"] == "test_softmax")["message"]
 
 
 def test_feedback_goes_through_nbgraders_exchange(course, tmp_path):

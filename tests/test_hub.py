@@ -408,6 +408,7 @@ def run(klass, browser):
     g_softmax = next(x for x in grades if x["name"] == "test_softmax")
     out["auto_score_partial"] = sub["score"]
     inst.json("PUT", f"/formgrader/api/grade/{g_softmax['id']}", {"manual_score": 2, "extra_credit": 0})
+    k.as_instructor("-m", "autograder", "feedback", A, "--course", str(k.course))   # with the grade set by hand
 
     r = inst.json("POST", f"/formgrader/api/assignment/{A}/release_feedback")
     assert r["success"], r
@@ -456,10 +457,11 @@ def test_grades_and_export_have_the_manual_grade(klass, run):
 
 
 def test_each_student_fetched_only_their_own_feedback(klass, run):
-    scores = {"right": "10 / 10", "partial": "5 / 10", "malicious": "0 / 10"}
+    scores = {"right": "10 / 10", "partial": "7 / 10", "malicious": "0 / 10"}
     for kind, pages in run["feedback"].items():
         assert len(pages) == 1, (kind, len(pages))
         assert f"{A}: {scores[kind]}" in pages[0]
+        assert ("score set by your instructor" in pages[0]) == (kind == "partial")
 
 
 def test_kubernetes_values_give_the_same_roles():
