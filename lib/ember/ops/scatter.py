@@ -202,8 +202,9 @@ def _zero_d(fn, x: Tensor, idx, *rest):
 
 
 # ---- public functions --------------------------------------------------------------------------
-def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
-    """out[i][j] = x[i][index[i][j]] for dim=1 (as torch.gather)."""
+def gather(x: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    """out[i][j] = x[i][index[i][j]] for dim=1 (as torch.gather; sparse_grad is accepted and
+    ignored: ember's gradients are dense)."""
     d, idx = _along_args(x, dim, index, "gather")
     if x.ndim == 0:
         return _zero_d(gather, x, idx)
