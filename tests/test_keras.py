@@ -100,6 +100,24 @@ def test_keras_losses_match_their_formulas():
         losses.get("msee")
 
 
+@pytest.mark.parametrize("loss", ["mse", "mae"])
+def test_targets_of_shape_n_meet_outputs_of_shape_n_1_row_by_row(loss):
+    """As Keras: y of shape (N,) against an (N, 1) output is not broadcast to (N, N)."""
+    rng = np.random.default_rng(5)
+    out, y = rng.standard_normal((6, 1)), rng.standard_normal(6)
+    err = out[:, 0] - y
+    want = (err ** 2).mean() if loss == "mse" else np.abs(err).mean()
+    t = ember.from_numpy
+    assert np.isclose(losses.get(loss)(t(y), t(out)).item(), want)
+    assert np.isclose(losses.get(loss)(t(y[:, None]), t(out[:, 0])).item(), want)
+    model = Sequential([Dense(1, input_dim=2)])
+    model.compile(loss=loss, optimizer="sgd")
+    x = rng.standard_normal((6, 2))
+    pred = model.predict(x)[:, 0]
+    want = ((pred - y) ** 2).mean() if loss == "mse" else np.abs(pred - y).mean()
+    assert np.isclose(model.evaluate(x, y, verbose=0), want, rtol=1e-5)
+
+
 def test_keras1_names_weights_io_and_errors(tmp_path):
     model = Sequential([Dense(output_dim=4, input_dim=3), Dense(2)])
     with pytest.raises(RuntimeError, match="compile"):

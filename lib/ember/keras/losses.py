@@ -7,12 +7,24 @@ from ..tensor import Tensor
 _EPS = 1e-7
 
 
+def same_rank(y_true: Tensor, y_pred: Tensor) -> tuple[Tensor, Tensor]:
+    """Keras's squeeze_or_expand_to_same_rank: targets of shape (N,) against outputs of shape
+    (N, 1) are compared row by row, not broadcast into an (N, N) grid."""
+    if y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
+        return y_true.unsqueeze(-1), y_pred
+    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
+        return y_true.squeeze(-1), y_pred
+    return y_true, y_pred
+
+
 def mean_squared_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    return (y_pred - y_true).pow(2).mean()
+    y_true, y_pred = same_rank(y_true, y_pred)
+    return (y_pred - y_true.to(y_pred.dtype)).pow(2).mean()
 
 
 def mean_absolute_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    return (y_pred - y_true).abs().mean()
+    y_true, y_pred = same_rank(y_true, y_pred)
+    return (y_pred - y_true.to(y_pred.dtype)).abs().mean()
 
 
 def categorical_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
