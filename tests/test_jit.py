@@ -71,6 +71,19 @@ def test_python_if_is_frozen_with_a_warning():
     assert len(traced.frozen_branches) == 1
 
 
+def test_numpy_values_of_traced_tensors_are_frozen_with_a_warning():
+    """x.numpy() leaves the graph: what numpy computes from it is a constant of the trace."""
+    def f(x):
+        return x + ember.tensor(np.sin(x.numpy()))
+    with pytest.warns(ember.jit.TracerWarning, match=r"\.numpy\(\) read the value") as record:
+        traced = ember.jit.trace(f, (ember.zeros(2),))
+    assert len(record) == 1 and record[0].filename == __file__
+    assert traced(ember.ones(2)).tolist() == [1.0, 1.0]      # sin(0) frozen, not sin(1)
+    with pytest.warns(ember.jit.TracerWarning, match=r"float\(\) read") as record:
+        ember.jit.trace(lambda x: x * float(x.sum()), (ember.ones(2),))
+    assert len(record) == 1                                  # float() calls .item(): one warning
+
+
 def test_python_control_flow_not_depending_on_data_does_not_warn():
     def f(x):
         for _ in range(3):

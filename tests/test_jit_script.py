@@ -235,6 +235,19 @@ def test_unsupported_code_is_an_error_naming_the_line():
     with pytest.raises(ScriptError, match="lambda can't be scripted"):
         ember.jit.script(lambda x: x)
 
+    def via_numpy(x):
+        return x + ember.tensor(np.sin(x.numpy()))
+    with pytest.raises(ScriptError, match=f"line {_line_of(via_numpy, 'np.sin')}.*\\.numpy\\(\\)"):
+        ember.jit.script(via_numpy)(ember.ones(2))
+
+    def ranks_differ(x):
+        if x.sum() > 0:
+            return x.reshape(1, -1)
+        return x
+    with pytest.raises(ScriptError, match=f"{__file__}, line {_line_of(ranks_differ, 'if x')}: "
+                                          f"the returned value has rank 2 in one branch and 1"):
+        ember.jit.script(ranks_differ)(ember.ones(3))
+
 
 def test_for_over_a_tensors_rows_is_a_loop_of_any_length():
     def encode(xs, h, w):

@@ -29,15 +29,15 @@ class UndefinedVariable:
     """A variable assigned in only one branch of a compiled if: using it later is an error."""
 
     def __init__(self, name: str, line: int, which: str):
-        self.name, self.line, self.which = name, line, which
+        self.name, self.line, self.which = name, _where(line), which
 
     def _fail(self, *args):
-        raise _error(self.line, f"'{self.name}' is assigned only in the {self.which} branch of "
-                                f"this if on a tensor, and used after it; give it a value in "
-                                f"both branches (or before the if)")
+        raise _error(self.line, f"{_shown(self.name)} is assigned only in the {self.which} "
+                                f"branch of this if on a tensor, and used after it; give it a "
+                                f"value in both branches (or before the if)")
 
     def __repr__(self):
-        return (f"<'{self.name}': assigned only in the {self.which} branch of the if at line "
+        return (f"<{_shown(self.name)}: assigned only in the {self.which} branch of the if at "
                 f"{self.line}>")
 
     __getattr__ = __bool__ = __iter__ = __len__ = __getitem__ = __call__ = _fail
@@ -68,9 +68,25 @@ def _traced(x):
     return tr is not None and not tr.paused and isinstance(x, Tensor) and tr.traced(x) is not None
 
 
-def _error(line: int, msg: str):
+def _where(line) -> str:
+    """'file, line N': the file is that of the nearest rewritten frame (whose globals hold
+    `_ember_jit`), the scripted function's."""
+    if isinstance(line, str):
+        return line
+    frame = inspect.currentframe()
+    while frame is not None and "_ember_jit" not in frame.f_globals:
+        frame = frame.f_back
+    return f"line {line}" if frame is None else f"{frame.f_code.co_filename}, line {line}"
+
+
+def _error(line, msg: str):
     from .script import ScriptError
-    return ScriptError(f"jit.script, line {line}: {msg}")
+    return ScriptError(f"jit.script: {_where(line)}: {msg}")
+
+
+def _shown(name: str) -> str:
+    """A variable's name as the student wrote it (early returns are folded into one)."""
+    return "the returned value" if name == "_ember_return" else f"'{name}'"
 
 
 def _pred(test, line: int) -> sg.Node:
@@ -121,10 +137,10 @@ def _merge_outputs(line, names, outs_a, outs_b):
             dtype = (ta if ta is not None else b)._data.dtype
             for o in (a, b):
                 if isinstance(o, Tensor) and o._data.dtype != dtype:
-                    raise _error(line, f"'{name}' is {a._data.dtype} in one branch and "
+                    raise _error(line, f"{_shown(name)} is {a._data.dtype} in one branch and "
                                        f"{b._data.dtype} in the other")
                 if not isinstance(o, (Tensor, int, float, bool, np.number)):
-                    raise _error(line, f"'{name}' is a tensor in one branch and a "
+                    raise _error(line, f"{_shown(name)} is a tensor in one branch and a "
                                        f"{type(o).__name__} in the other")
             kinds.append(("tensor", dtype))
         elif isinstance(a, _NUMBER) and isinstance(b, _NUMBER) and not (
@@ -134,8 +150,8 @@ def _merge_outputs(line, names, outs_a, outs_b):
                           if kind <= {"b", "i"} else np.dtype(np.float32)))
         else:
             if a is not b and not (isinstance(a, (int, float, str, bool)) and a == b):
-                raise _error(line, f"'{name}' gets different Python values in the branches of an "
-                                   f"if on a tensor ({a!r}, {b!r}); make it a tensor")
+                raise _error(line, f"{_shown(name)} gets different Python values in the branches "
+                                   f"of an if on a tensor ({a!r}, {b!r}); make it a tensor")
             kinds.append(("python", a))
     return kinds
 
@@ -184,8 +200,8 @@ def _cond(test, true_fn, false_fn, names, line, stmt):
     specs = []
     for k, a, b in zip(tensor_ix, tg.outputs, fg.outputs):
         if a.ndim != b.ndim:
-            raise _error(line, f"'{names[k]}' has rank {a.ndim} in one branch and {b.ndim} in "
-                               f"the other")
+            raise _error(line, f"{_shown(names[k])} has rank {a.ndim} in one branch and "
+                                f"{b.ndim} in the other")
         specs.append((_merge(a.shape, b.shape, "cond"), a.dtype))
     captured = _align([tg, fg], 0)
     with tr.graph.as_default():
@@ -275,8 +291,8 @@ def _loop(cond_fn, body_fn, values, names, line):
     c_args = placeholders(cg)
     test = _trace_into(cg, cond_fn, c_args)
     with cg.as_default():
-        cg.outputs = [_pred(test, line) if isinstance(test, Tensor) and tr.traced(test) is not None
-                      else constant(np.asarray(_truth(test)))]
+        cg.outputs = [_pred(test, line) if isinstance(test, Tensor)
+                      and tr.traced(test) is not None else constant(np.asarray(_truth(test)))]
     b_args = placeholders(bg)
     outs = list(_trace_into(bg, body_fn, b_args))
     body_outs = []
@@ -284,20 +300,21 @@ def _loop(cond_fn, body_fn, values, names, line):
         o = outs[k]
         name = names[k] if k < len(names) else f"value {k}"
         if not isinstance(o, (Tensor, int, float, bool, np.number)):
-            raise _error(line, f"the loop turns '{name}' from a tensor into a {type(o).__name__}")
+            raise _error(line, f"the loop turns {_shown(name)} from a tensor into a "
+                                f"{type(o).__name__}")
         node = _node_in(bg, o, v.dtype)
         if node.dtype != v.dtype:
-            raise _error(line, f"the loop changes '{name}' from {v.dtype.name} to "
+            raise _error(line, f"the loop changes {_shown(name)} from {v.dtype.name} to "
                                f"{node.dtype.name}; convert it before the loop")
         if node.ndim != v.ndim:
-            raise _error(line, f"the loop changes the rank of '{name}' from {v.ndim} to "
+            raise _error(line, f"the loop changes the rank of {_shown(name)} from {v.ndim} to "
                                f"{node.ndim}")
         body_outs.append(node)
     for k, v in enumerate(values):
         if k not in ix and outs[k] is not v and outs[k] is not UNDEFINED \
                 and not (isinstance(v, (int, float, str)) and outs[k] == v):
-            raise _error(line, f"the loop changes the Python value '{names[k]}'; only tensors "
-                               f"and numbers can change in a loop on a tensor")
+            raise _error(line, f"the loop changes the Python value {_shown(names[k])}; only "
+                                f"tensors and numbers can change in a loop on a tensor")
     bg.outputs = body_outs
     specs = tuple((_merge(v.shape, o.shape, "while_loop"), v.dtype)
                   for v, o in zip(init, body_outs))

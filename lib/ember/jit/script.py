@@ -5,9 +5,9 @@
 source: every `if`/`while`, `for` (over `range(n)` or a tensor's rows) and `a if c else b`
 becomes a call that, while the function is traced, looks at its condition. A Python value
 decides at once, as in plain Python; a tensor computed from the inputs becomes a `cond` or
-`while_loop` node whose branches and body are traced into subgraphs. Early returns are folded into one return after an if/else first. What
-it cannot compile (a `break` in a tensor `while`, `.item()` or `float()` of a computed tensor)
-is an error naming the line.
+`while_loop` node whose branches and body are traced into subgraphs (early returns are first
+folded into one return after an if/else). What it cannot compile (a `break` in a tensor
+`while`, `.item()` or `float()` of a computed tensor) is an error naming the line.
 
     @ember.jit.script
     def model(x, w1, w2a, w2b, prev_loss):
@@ -69,8 +69,7 @@ def _assigned(stmts) -> list:
             name = None
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 name = n.id
-            elif isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n is not s or \
-                    isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n is s:
+            elif isinstance(n, (ast.FunctionDef, ast.ClassDef)):
                 name = n.name
             if name and not name.startswith("__ember") and name not in names:
                 names.append(name)

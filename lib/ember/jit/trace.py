@@ -91,10 +91,11 @@ class _Tracer:
             self.on_decision(node, what)
         value = t._data.reshape(()).item() if t._data.size == 1 else "?"
         msg = (f"a Python {what} read the value of traced tensor '{node.name}' ({value!r}): the "
-               f"trace froze the path taken for this input and will take it for every input. "
+               f"trace froze the path taken (and any value computed in Python from it) for this "
+               f"input and will reuse it for every input. "
                f"Use ember.static.cond / where for data-dependent choices, or ember.jit.script.")
         self.frozen.append(msg)
-        warnings.warn(msg, TracerWarning, stacklevel=4)
+        warnings.warn(msg, TracerWarning, stacklevel=3)
 
 
 _active: list = []   # the tracer running now (jit.script's control flow reaches it here)
@@ -128,12 +129,17 @@ def _recording(tracer: _Tracer):
             return out
         setattr(Tensor, name, cmp)
     for name, what in (("__bool__", "if/while (bool)"), ("item", ".item()"),
-                       ("__float__", "float()"), ("__int__", "int()")):
+                       ("__float__", "float()"), ("__int__", "int()"), ("numpy", ".numpy()"),
+                       ("tolist", ".tolist()"), ("__array__", "numpy conversion")):
         saved[name] = Tensor.__dict__[name]
 
         def conv(t, *a, f=saved[name], what=what):
             tracer.frozen_branch(t, what)
-            return f(t, *a)
+            was, tracer.paused = tracer.paused, True    # float() calls .item(): warn once
+            try:
+                return f(t, *a)
+            finally:
+                tracer.paused = was
         setattr(Tensor, name, conv)
     saved["__getitem__"] = Tensor.__dict__["__getitem__"]
 
