@@ -12,6 +12,7 @@ from ember.config import (CaffeNet, ConfigError, PrototxtError, Solver, build_mo
                           parse_prototxt, to_prototxt)
 from ember.config.__main__ import main as config_main
 from ember.config.solver import learning_rate
+from ember.errors import ShapeError
 
 TWO_LAYER = """
 name: "TwoLayerNet"   # the lecture's two-layer net, Caffe style
@@ -150,10 +151,35 @@ def test_losses_match_caffe_normalization():
     ('layer { name: "d" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 } } }'
      'layer { name: "f" type: "InnerProduct" bottom: "x" top: "y" inner_product_param '
      '{ num_output: 2 weight_filler { type: "gausian" } } }', r"unknown filler type 'gausian'"),
+    ('layer { name: "d" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 } } }'
+     'layer { name: "r" type: "Relu" bottom: "x" top: "x" }',
+     r"layer 1 \('r', Relu\): unknown layer type; did you mean 'ReLU'\?"),
+    ('layer { name: "d" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 } } }'
+     'layer { name: "f" type: "InnerProduct" bottom: "x" top: "y" inner_product_param '
+     '{ num_outputs: 2 } }', r"^[^(]*\('f', InnerProduct\): inner_product_param needs num_output "
+                             r"\(found 'num_outputs': a typo\?\)$"),
+    ('layer { name: "d" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 } } }'
+     'layer { name: "f" type: "InnerProduct" bottom: "x" top: "y" inner_product_param '
+     '{ num_output: "two" } }', r"layer 1 \('f', InnerProduct\): invalid literal for int\(\)"),
 ])
 def test_net_errors_name_the_layer(text, message):
     with pytest.raises(ConfigError, match=message):
         build_model(parse_prototxt(text))
+
+
+def test_forward_errors_name_the_layer_and_the_blobs_given():
+    net = build_model(parse_prototxt(
+        'layer { name: "d" type: "Input" top: "x" top: "t" input_param { shape { dim: 2 dim: 3 }'
+        ' shape { dim: 2 } } } layer { name: "f" type: "InnerProduct" bottom: "x" top: "y" '
+        'inner_product_param { num_output: 2 } } layer { name: "l" type: "SoftmaxWithLoss" '
+        'bottom: "y" bottom: "t" top: "l" }'))
+    with pytest.raises(TypeError, match=r"\['t'\] not given; forward takes \['x', 't'\], got "
+                                        r"\['tt', 'x'\]"):
+        net(x=ember.ones(2, 3), tt=ember.zeros(2))
+    with pytest.raises(ShapeError, match="last dimension must be 3") as info:
+        net(x=ember.ones(2, 4), t=ember.zeros(2))
+    if hasattr(info.value, "__notes__"):
+        assert info.value.__notes__ == ["(in config: layer 1 ('f', InnerProduct))"]
 
 
 def test_learning_rate_policies():

@@ -80,10 +80,9 @@ class InnerProduct(_Layer):
     def __init__(self, spec, where, bottoms):
         super().__init__(spec, where, bottoms)
         p = self.param("inner_product_param")
-        if "num_output" not in p:
-            raise ConfigError(f"{where}: inner_product_param needs num_output")
+        num_output = _needs(p, "num_output", "inner_product_param", where)
         in_features = math.prod(bottoms[0].shape[1:])
-        self.fc = nn.Linear(in_features, int(p["num_output"]), bias=p.get("bias_term", True))
+        self.fc = nn.Linear(in_features, num_output, bias=p.get("bias_term", True))
         _fill(self.fc.weight, p.get("weight_filler"), where, "xavier")
         if self.fc.bias is not None:
             _fill(self.fc.bias, p.get("bias_filler"), where, "constant")
@@ -96,9 +95,8 @@ class Convolution(_Layer):
     def __init__(self, spec, where, bottoms):
         super().__init__(spec, where, bottoms)
         p = self.param("convolution_param")
-        if "num_output" not in p:
-            raise ConfigError(f"{where}: convolution_param needs num_output")
-        self.conv = nn.Conv2d(bottoms[0].shape[1], int(p["num_output"]), _pair(p, "kernel", 1)
+        num_output = _needs(p, "num_output", "convolution_param", where)
+        self.conv = nn.Conv2d(bottoms[0].shape[1], num_output, _pair(p, "kernel", 1)
                               if "kernel_size" not in p else _pair(p, "kernel_size", 1),
                               stride=_pair(p, "stride", 1), padding=_pair(p, "pad", 0),
                               groups=int(p.get("group", 1)), bias=p.get("bias_term", True))
@@ -274,12 +272,14 @@ class CaffeNet(nn.Module):
             if spec["type"] in DATA_LAYERS:
                 continue
             if spec["type"] not in LAYERS:
-                close = difflib.get_close_matches(spec["type"], LAYERS, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else \
-                    f"; supported: {', '.join(sorted(LAYERS))}"
-                raise ConfigError(f"{where}: unknown layer type{hint}")
+                raise ConfigError(f"{where}: unknown layer type{_suggest(spec['type'], LAYERS)}")
             bottoms = self._bottoms(spec, blobs, where)
-            layer = LAYERS[spec["type"]](spec, where, bottoms)
+            try:
+                layer = LAYERS[spec["type"]](spec, where, bottoms)
+            except ConfigError:
+                raise
+            except (ValueError, TypeError) as e:      # int("five"), a block where a number goes
+                raise ConfigError(f"{where}: {e}") from e
             self.layers[_key(spec["name"])] = layer
             with no_grad():
                 try:
@@ -327,7 +327,7 @@ class CaffeNet(nn.Module):
         if missing and any(s["type"] not in DATA_LAYERS and set(as_list(s.get("bottom"))) &
                            set(missing) for s in self.specs):
             raise TypeError(f"{self.name}: input blob(s) {missing} not given; forward takes "
-                            f"{self.inputs}")
+                            f"{self.inputs}, got {sorted(blobs)}")
         if not self._built:
             self.build({b: tuple(x.shape) for b, x in blobs.items()})
         for i, spec in enumerate(self.specs):
@@ -335,7 +335,13 @@ class CaffeNet(nn.Module):
                 continue
             where = f"{self.source}: layer {i} ('{spec['name']}', {spec['type']})"
             bottoms = self._bottoms(spec, blobs, where)
-            self._store(spec, self.layers[_key(spec["name"])](*bottoms), blobs, where)
+            try:
+                tops = self.layers[_key(spec["name"])](*bottoms)
+            except Exception as e:
+                if hasattr(e, "add_note"):          # Python 3.11+: the traceback names the layer
+                    e.add_note(f"(in {where})")
+                raise
+            self._store(spec, tops, blobs, where)
         self.blobs = blobs
         return {t: blobs[t] for t in self.outputs if t in blobs}
 
@@ -345,6 +351,24 @@ class CaffeNet(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}, phase={self.phase}, inputs={self.inputs}"
+
+
+def _suggest(name: str, known) -> str:
+    """'; did you mean X?' (ignoring case: Relu -> ReLU), else the list of what is known."""
+    by_lower = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(name.lower(), by_lower, n=1)
+    if close:
+        return f"; did you mean {by_lower[close[0]]!r}?"
+    return f"; supported: {', '.join(sorted(known))}"
+
+
+def _needs(p: dict, key: str, block: str, where: str) -> int:
+    """The int `key` of a param block, or an error that names a misspelled key."""
+    if key not in p:
+        close = difflib.get_close_matches(key, [str(k) for k in p], n=1)
+        hint = f" (found {close[0]!r}: a typo?)" if close else ""
+        raise ConfigError(f"{where}: {block} needs {key}{hint}")
+    return int(p[key])
 
 
 def _key(name: str) -> str:
