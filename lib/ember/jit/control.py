@@ -260,7 +260,8 @@ def for_each(iterable, body_fn, values, names, line):
     return for_range((rows,), lambda i, *v: body_fn(iterable[i], *v), values, names, line)
 
 
-def _promote(v):
+def promote(v):
+    """A Python number as a 0-d tensor (bool, int64 or float32); anything else as it is."""
     if isinstance(v, (bool, np.bool_)):
         return Tensor._make(np.asarray(bool(v)))
     if isinstance(v, (int, np.integer)):
@@ -272,7 +273,7 @@ def _promote(v):
 
 def _loop(cond_fn, body_fn, values, names, line):
     tr = _tracer()
-    values = [_promote(v) for v in values]
+    values = [promote(v) for v in values]
     ix = [k for k, v in enumerate(values) if isinstance(v, Tensor)]
     init = [tr.node_of(values[k]) for k in ix]
     cg, bg = sg.Graph(parent=tr.graph), sg.Graph(parent=tr.graph)
@@ -326,7 +327,7 @@ def _loop(cond_fn, body_fn, values, names, line):
     final = _eager_loop(cond_fn, body_fn, values)
     result = list(final)
     for k, out in zip(ix, _outputs(node, len(ix), tr)):
-        t = _fresh(_promote(final[k]))
+        t = _fresh(promote(final[k]))
         tr.bind(t, out)
         result[k] = t
     return tuple(result)

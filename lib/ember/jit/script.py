@@ -23,7 +23,6 @@ import inspect
 import textwrap
 import types
 
-import numpy as np
 
 from ..errors import EmberError
 from ..tensor import Tensor
@@ -273,15 +272,11 @@ def _code_objects(code) -> set:
     return out
 
 
-def _as_input(k: int, a):
-    if isinstance(a, Tensor):
-        return a
-    if isinstance(a, (bool, np.bool_)):
-        return Tensor._make(np.asarray(bool(a)))
-    if isinstance(a, (int, np.integer)):
-        return Tensor._make(np.asarray(a, dtype=np.int64))
-    if isinstance(a, (float, np.floating)):
-        return Tensor._make(np.asarray(a, dtype=np.float32))
+def _as_input(k: int, a) -> Tensor:
+    """Python numbers become 0-d tensors (int64, float32, bool), as in a loop on a tensor."""
+    t = control.promote(a)
+    if isinstance(t, Tensor):
+        return t
     raise TypeError(f"jit.script: argument {k} is a {type(a).__name__}; a scripted function takes "
                     f"tensors and Python numbers")
 
