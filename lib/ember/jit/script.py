@@ -23,7 +23,6 @@ import inspect
 import textwrap
 import types
 
-
 from ..errors import EmberError
 from ..tensor import Tensor
 from . import control
