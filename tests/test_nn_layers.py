@@ -8,7 +8,7 @@ import pytest
 import ember
 import ember.nn as nn
 import ember.nn.functional as F
-from ember.errors import ShapeError
+from ember.errors import DTypeError, ShapeError
 from helpers import assert_grad_matches, assert_module_grads, rand64
 
 
@@ -70,6 +70,9 @@ def test_functional_linear_errors():
     with pytest.raises(ShapeError, match=r"input of shape \(4, 2\) can't be multiplied by a "
                                          r"weight of shape \(5, 3\)"):
         F.linear(ember.randn(4, 2), ember.randn(5, 3))
+    with pytest.raises(DTypeError, match=r"input is ember.int64 but weight is ember.float32; "
+                                         r"they must match. Convert the input \(x.float\(\)\)\.$"):
+        nn.Linear(3, 2)(ember.ones(4, 3, dtype=ember.int64))    # not "model.to(int64)"
 
 
 # ---- activations --------------------------------------------------------------------------

@@ -31,14 +31,18 @@ __all__ = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "log_so
 def _cast(dtype) -> str:
     """The method that converts to `dtype`: .float(), .double(), .half() or .to(dtype)."""
     name = str(dtype).rsplit(".", 1)[-1]
-    return {"float32": ".float()", "float64": ".double()", "float16": ".half()"}.get(name, f".to({dtype})")
+    return {"float32": ".float()", "float64": ".double()",
+            "float16": ".half()"}.get(name, f".to({dtype})")
 
 
 def _same(fn: str, a: Tensor, b: Tensor, a_name: str, b_name: str) -> None:
     """Raise unless a and b share a dtype and a device (numpy would silently promote)."""
     if a._data.dtype != b._data.dtype:
-        raise DTypeError(f"{fn}: {a_name} is {a.dtype} but {b_name} is {b.dtype}; they must match. "
-                         f"Convert the {a_name} (x{_cast(b.dtype)}) or the model (model{_cast(a.dtype)}).")
+        fix = f"Convert the {a_name} (x{_cast(b.dtype)})"
+        if a._data.dtype.kind == "f":             # a model can't hold integer weights
+            fix += f" or the model (model{_cast(a.dtype)})"
+        raise DTypeError(f"{fn}: {a_name} is {a.dtype} but {b_name} is {b.dtype}; they must "
+                         f"match. {fix}.")
     if a._device is not b._device:
         raise DeviceError(f"{fn}: {a_name} is on {a.device} but {b_name} is on {b.device}; move "
                           f"them to one device (x.to(device) or model.to(device))")
