@@ -833,7 +833,7 @@ def test_001_jit_script_compiles_the_data_dependent_if():
     w2b.grad = None
     eager(x, y, w1, w2a, w2b, torch.tensor(9.0)).backward()
     np.testing.assert_allclose(g_script, w2b.grad.numpy(), rtol=1e-4)
-    assert learning_rate == 1e-6
+    del learning_rate                            # the snippet defines it and never steps
 
 
 def test_backward_through_a_traced_function():
