@@ -127,6 +127,9 @@ def test_foldl_without_initializer_sums_rows():
     total = tf.foldl(lambda a, b: a + b, x)
     with tf.Session() as sess:
         assert sess.run(total, {x: np.arange(10.0).reshape(5, 2)}).tolist() == [20.0, 25.0]
+    with pytest.raises(tf.GraphError, match=r"foldl: fn returned 2 value\(s\) but the "
+                                            r"accumulator has 1"):
+        tf.foldl(lambda a, b: [a, b], x, tf.zeros((2,)))
 
 
 def test_unknown_shape_placeholders_take_any_shape():

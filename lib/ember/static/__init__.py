@@ -74,7 +74,12 @@ def foldl(fn, elems, initializer=None, name: str | None = None, **unused):
 
         def body(i, *a):
             out = fn(a if len(a) > 1 else a[0], row(elems, i))
-            return [add(i, 1), *(out if isinstance(out, (list, tuple)) else [out])]
+            outs = list(out) if isinstance(out, (list, tuple)) else [out]
+            if len(outs) != len(accs):
+                raise GraphError(f"foldl: fn returned {len(outs)} value(s) but the accumulator "
+                                 f"has {len(accs)}: fn(acc, x) must return a new acc of the "
+                                 f"initializer's structure")
+            return [add(i, 1), *outs]
         result = while_loop(lambda i, *a: less(i, n), body,
                             [constant(start, dtype=int64), *accs])
     return result[1:] if isinstance(acc, list) else result[1]
