@@ -63,7 +63,7 @@ def is_caffe(config) -> bool:
     return any(isinstance(s, dict) and ("top" in s or "bottom" in s) for s in layers)
 
 
-def build_model(config, **kwargs):
+def build_model(config: dict | list | str | os.PathLike, **kwargs):
     """A Module from a config (a dict, a list of layers, or a file): an `nn.Sequential` for a
     list of ember.nn layers, a `CaffeNet` for a Caffe net definition (kwargs go to CaffeNet:
     `phase`, `input_shapes`)."""

@@ -77,6 +77,8 @@ class _Layer(nn.Module):
 
 
 class InnerProduct(_Layer):
+    """Caffe's fully connected layer: nn.Linear over the flattened bottom."""
+
     def __init__(self, spec, where, bottoms):
         super().__init__(spec, where, bottoms)
         p = self.param("inner_product_param")
@@ -92,6 +94,8 @@ class InnerProduct(_Layer):
 
 
 class Convolution(_Layer):
+    """nn.Conv2d from convolution_param (kernel_size, stride, pad, group, num_output)."""
+
     def __init__(self, spec, where, bottoms):
         super().__init__(spec, where, bottoms)
         p = self.param("convolution_param")
@@ -109,6 +113,8 @@ class Convolution(_Layer):
 
 
 class Pooling(_Layer):
+    """MAX or AVE pooling, with Caffe's rounded-up output size."""
+
     def __init__(self, spec, where, bottoms):
         super().__init__(spec, where, bottoms)
         p = self.param("pooling_param")
@@ -127,6 +133,8 @@ class Pooling(_Layer):
 
 
 class Activation(_Layer):
+    """One-input, one-output layers without weights: ReLU, Sigmoid, TanH, Softmax, Flatten."""
+
     FNS = {"ReLU": None, "Sigmoid": lambda x: x.sigmoid(), "TanH": lambda x: x.tanh(),
            "Softmax": lambda x: F.softmax(x, dim=1), "Flatten": lambda x: x.reshape(x.shape[0], -1)}
 
@@ -142,6 +150,8 @@ class Activation(_Layer):
 
 
 class Dropout(_Layer):
+    """nn.Dropout with p = dropout_param.dropout_ratio."""
+
     def __init__(self, spec, where, bottoms):
         super().__init__(spec, where, bottoms)
         self.drop = nn.Dropout(float(self.param("dropout_param").get("dropout_ratio", 0.5)))
@@ -151,12 +161,16 @@ class Dropout(_Layer):
 
 
 class Concat(_Layer):
+    """The bottoms joined along concat_param.axis (channels by default)."""
+
     def forward(self, *xs):
         from .. import cat
         return (cat(list(xs), dim=int(self.param("concat_param").get("axis", 1))),)
 
 
 class Eltwise(_Layer):
+    """The bottoms combined elementwise: SUM (with coeff), PROD or MAX."""
+
     def forward(self, *xs):
         p = self.param("eltwise_param")
         op = p.get("operation", "SUM")
@@ -184,6 +198,8 @@ class Loss(_Layer):
 
 
 class Accuracy(_Layer):
+    """The share of rows whose top score is the label (no gradient)."""
+
     def forward(self, scores, label):
         with no_grad():
             pred = scores.reshape(scores.shape[0], -1).argmax(dim=1)

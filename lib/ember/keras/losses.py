@@ -18,11 +18,13 @@ def same_rank(y_true: Tensor, y_pred: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def mean_squared_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """mean((y_pred - y_true)^2) over every element."""
     y_true, y_pred = same_rank(y_true, y_pred)
     return (y_pred - y_true.to(y_pred.dtype)).pow(2).mean()
 
 
 def mean_absolute_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """mean(|y_pred - y_true|) over every element."""
     y_true, y_pred = same_rank(y_true, y_pred)
     return (y_pred - y_true.to(y_pred.dtype)).abs().mean()
 
@@ -41,6 +43,7 @@ def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
 
 
 def binary_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """y_true 0/1 (or soft) labels, y_pred probabilities (after a sigmoid)."""
     p = y_pred.clamp(min=_EPS, max=1 - _EPS)
     t = y_true.to(y_pred.dtype).reshape(p.shape)
     return -(t * p.log() + (1 - t) * (1 - p).log()).mean()

@@ -40,6 +40,7 @@ class Sequential(nn.Module):
             self.add(layer)
 
     def add(self, layer: nn.Module) -> None:
+        """Append a layer; a Keras layer learns its input size from the layer before it."""
         if not isinstance(layer, nn.Module):
             raise TypeError(f"Sequential.add takes a layer (an ember Module), got "
                             f"{type(layer).__name__}")
@@ -144,9 +145,11 @@ class Sequential(nn.Module):
 
     # ---- weights ---------------------------------------------------------------------------
     def get_weights(self) -> list:
+        """Copies of the weights as numpy arrays, in layer order (kernel, bias, ...)."""
         return [p.detach().numpy().copy() for p in self.parameters()]
 
     def set_weights(self, weights) -> None:
+        """Overwrite the weights from numpy arrays of the shapes get_weights gives."""
         params = list(self.parameters())
         if len(weights) != len(params):
             raise ValueError(f"set_weights: the model has {len(params)} weight arrays, got "

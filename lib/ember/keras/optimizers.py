@@ -6,6 +6,8 @@ from .. import optim
 
 
 class Optimizer:
+    """A Keras optimizer's settings; `build(params)` makes the ember optimizer that steps."""
+
     ember_class = None
     default_lr = 0.01
 
@@ -28,6 +30,7 @@ class Optimizer:
 
 
 class SGD(Optimizer):
+    """Keras SGD: ember.optim.SGD (default learning_rate 0.01)."""
     ember_class = optim.SGD
 
     def __init__(self, learning_rate=None, momentum: float = 0.0, nesterov: bool = False,
@@ -40,6 +43,7 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
+    """Keras Adam: ember.optim.Adam with Keras's defaults (lr 0.001, epsilon 1e-7)."""
     ember_class = optim.Adam
     default_lr = 0.001
 
@@ -53,6 +57,7 @@ class Adam(Optimizer):
 
 
 class RMSprop(Optimizer):
+    """Keras RMSprop: ember.optim.RMSprop, Keras's `rho` is PyTorch's `alpha`."""
     ember_class = optim.RMSprop
     default_lr = 0.001
 
@@ -65,6 +70,7 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
+    """Keras Adagrad: ember.optim.Adagrad."""
     ember_class = optim.Adagrad
 
     def _ember_settings(self):

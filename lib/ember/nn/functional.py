@@ -243,7 +243,9 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
 
 
 def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-                            ceil_mode: bool = False, return_indices: bool = True):
+                            ceil_mode: bool = False, return_indices: bool = True
+                            ) -> tuple[Tensor, Tensor]:
+    """max_pool2d that also returns each maximum's flat index within its input plane."""
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 

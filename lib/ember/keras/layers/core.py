@@ -104,6 +104,8 @@ class Dense(Layer):
 
 
 class Activation(Layer):
+    """An activation as its own layer: `Activation('relu')`."""
+
     def __init__(self, activation, **kwargs):
         super().__init__()
         _no_extra("Activation", kwargs)
@@ -131,6 +133,8 @@ class Dropout(Layer):
 
 
 class Flatten(Layer):
+    """(N, d1, d2, ...) -> (N, d1 * d2 * ...): keeps the batch, flattens the rest."""
+
     def __init__(self, **kwargs):
         super().__init__()
         _no_extra("Flatten", kwargs)
