@@ -46,7 +46,8 @@ def main(argv=None) -> int:
     p.add_argument("--replace-nbgrader", action="store_true",
                    help="replace autograded/ folders that `nbgrader autograde` wrote (refused otherwise)")
 
-    p = sub.add_parser("merge", help="merge result files from sharded `grade --results` runs into the gradebook")
+    p = sub.add_parser("merge", help="merge result files from sharded `grade --results` runs into the gradebook",
+                       epilog=GRADE_EXIT, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_course(p)
     p.add_argument("assignment")
     p.add_argument("results", nargs="+")

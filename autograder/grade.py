@@ -467,7 +467,10 @@ def merge_command(args) -> int:
         results.update(json.loads(Path(f).read_text()))
     store_results(root, args.assignment, results)
     print(f"merged {len(results)} results into the gradebook")
-    return 0
+    att = sorted(s for s, r in results.items() if r["status"] != "graded")
+    for s in att:
+        print(f"needs attention: {s}: " + "; ".join(results[s]["reasons"]), file=sys.stderr)
+    return EXIT_ATTENTION if att else EXIT_GRADED
 
 
 def load_results(root, assignment, students=None) -> dict:

@@ -256,3 +256,28 @@ def test_a_notebook_too_large_to_parse_safely_is_refused(tmp_path):
     p.write_text("[" + "[]," * (nbmod.MAX_NOTEBOOK_BYTES // 3) + "[]]")
     nb, err = nbmod.read_notebook_safely(p)
     assert nb is None and "MiB" in err
+
+
+@pytest.mark.slow
+def test_sharded_grading_and_merge_report_who_needs_attention(tmp_path):
+    import json
+    import subprocess
+    import sys
+    import nbformat
+    from course_helpers import FIXTURE_COURSE, make_course, submit
+    from test_autograder_attacks import CORRECT
+    root = make_course(tmp_path, FIXTURE_COURSE, ["00_demo"])
+    src = nbformat.read(root / "source" / "00_demo" / "00_demo.ipynb", as_version=4)
+    submit(root, "alice", "00_demo", nbmod.apply_replacements(src, CORRECT))
+    submit(root, "bob", "00_demo", "{ not json")
+    run = [sys.executable, "-m", "autograder"]
+    codes = []
+    for k in (1, 2):
+        r = subprocess.run(run + ["grade", "00_demo", "--course", str(root), "--shard", f"{k}/2", "--results",
+                                  str(tmp_path / f"s{k}.json"), "--quiet"], capture_output=True, text=True)
+        codes.append(r.returncode)
+    assert codes == [0, 1]  # alice, then bob (unreadable)
+    r = subprocess.run(run + ["merge", "00_demo", "--course", str(root), str(tmp_path / "s1.json"),
+                              str(tmp_path / "s2.json")], capture_output=True, text=True)
+    assert r.returncode == 1 and "needs attention: bob: unreadable notebook" in r.stderr, r.stdout + r.stderr
+    assert json.loads((root / "autograded" / "alice" / "00_demo" / "ember-result.json").read_text())["score"] == 10
