@@ -46,6 +46,8 @@ def test_sizes_flow_from_layer_to_layer_and_mismatches_are_errors():
 
 def test_classifier_trains_and_evaluates_with_accuracy():
     X, y = make_spirals(60, classes=3, seed=0)
+    order = ember.from_numpy(np.random.default_rng(0).permutation(len(X)))
+    X, y = X[order], y[order]              # sorted by class: validation_split takes the last rows
     model = Sequential()
     model.add(Dense(units=32, activation="relu", input_dim=2))
     model.add(Dense(units=3, activation="softmax"))
@@ -78,6 +80,20 @@ def test_one_sgd_epoch_is_one_gradient_step():
     got_k, got_b = model.get_weights()
     np.testing.assert_allclose(got_k, k1, rtol=1e-5)
     np.testing.assert_allclose(got_b, b1, rtol=1e-5, atol=1e-7)
+
+
+def test_validation_split_holds_out_the_last_samples_as_keras_does():
+    x = np.arange(10.0)[:, None]
+    y = 2 * x
+    model = Sequential([Dense(1, input_dim=1)])
+    model.compile(loss="mse", optimizer=SGD(lr=0.0))          # lr 0: the weights stay put
+    k, b = (w.ravel()[0] for w in model.get_weights())
+    h = model.fit(x, y, epochs=1, batch_size=4, validation_split=0.3, verbose=0).history
+    err = (x[:, 0] * k + b - y[:, 0]) ** 2
+    assert np.isclose(h["val_loss"][0], err[7:].mean(), rtol=1e-5)   # samples 7, 8, 9
+    assert np.isclose(h["loss"][0], err[:7].mean(), rtol=1e-5)          # samples 0..6
+    with pytest.raises(ValueError, match=r"validation_split must be in \[0, 1\), got 1.0"):
+        model.fit(x, y, validation_split=1.0, verbose=0)
 
 
 def test_keras_losses_match_their_formulas():

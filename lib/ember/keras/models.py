@@ -12,7 +12,7 @@ from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import losses as _losses, optimizers as _optimizers
 from .layers.core import Layer
-from .training import History, _metric, evaluate as _evaluate, fit as _fit
+from .training import History, _metric, evaluate as _evaluate, fit as _fit, split_validation
 
 
 def _tensor(a, name: str, floating: bool = True) -> Tensor:
@@ -97,7 +97,7 @@ class Sequential(nn.Module):
         """Train on x, y (numpy arrays or tensors) for `epochs` (Keras 1: `nb_epoch`); returns a
         History whose `history['loss']` has the mean loss of each epoch."""
         from ..random import Generator
-        from ..utils.data import DataLoader, TensorDataset, random_split
+        from ..utils.data import DataLoader, TensorDataset
         self._check("fit")
         if nb_epoch is not None:
             warnings.warn("fit(nb_epoch=...) is Keras 1's name; Keras 2 calls it epochs=",
@@ -115,8 +115,7 @@ class Sequential(nn.Module):
             val_loader = DataLoader(TensorDataset(_tensor(vx, "x"), _tensor(vy, "y", False)),
                                     batch_size=batch_size)
         elif validation_split:
-            n_val = int(len(data) * validation_split)
-            data, val = random_split(data, [len(data) - n_val, n_val], generator=gen)
+            data, val = split_validation(data, validation_split)
             val_loader = DataLoader(val, batch_size=batch_size)
         loader = DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=gen)
         return _fit(self, loader, self._compiled["loss"], self._optimizer(), epochs, val_loader,

@@ -17,7 +17,17 @@ from .. import nn, optim
 from ..autograd.grad_mode import no_grad
 from ..random import Generator
 from ..tensor import Tensor
-from ..utils.data import DataLoader, TensorDataset, random_split
+from ..utils.data import DataLoader, Dataset, Subset, TensorDataset
+
+
+def split_validation(data: Dataset, validation_split: float) -> tuple[Dataset, Dataset]:
+    """Keras's validation_split: the *last* share of the samples, taken before any shuffling
+    (so sorted data gives a validation set unlike the training set, as in Keras)."""
+    if not 0.0 <= validation_split < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+    n = len(data)
+    split_at = int(math.floor(n * (1.0 - validation_split)))
+    return Subset(data, range(split_at)), Subset(data, range(split_at, n))
 
 
 class History(dict):
@@ -268,8 +278,7 @@ class Model:
         if validation_data is not None:
             val_loader = DataLoader(TensorDataset(*validation_data), batch_size=batch_size)
         elif validation_split:
-            n_val = int(len(data) * validation_split)
-            data, val = random_split(data, [len(data) - n_val, n_val], generator=gen)
+            data, val = split_validation(data, validation_split)
             val_loader = DataLoader(val, batch_size=batch_size)
         loader = DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=gen)
         return fit(self.module, loader, self.loss_fn, self.optimizer, epochs, val_loader,
