@@ -208,7 +208,8 @@ class CyclicLR(LRScheduler):
         self.total_size = up + down
         self.step_ratio = up / self.total_size
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
-            raise ValueError("mode is invalid and scale_fn is None")
+            raise ValueError(f"CyclicLR: mode is invalid and scale_fn is None: mode {mode!r} is "
+                             f"not 'triangular', 'triangular2' or 'exp_range' (or give scale_fn)")
         self.mode, self.gamma = mode, gamma
         self._scale_fn_custom, self.scale_mode = scale_fn, scale_mode
         self._init_scale_fn()
