@@ -307,5 +307,6 @@ def test_cyclic_lr_triangular_modes_and_momentum():
     expected = [0.01 + 0.09 * triangle(t, 2, 2) * 0.9 ** t for t in range(9)]
     assert lrs_over(s, 8) == pytest.approx(expected, rel=1e-12)
     assert adam.param_groups[0]["betas"] == (pytest.approx(0.9), 0.999)  # t = 8 starts a cycle
-    with pytest.raises(ValueError, match="mode is invalid.*mode .zigzag. is not .triangular., .triangular2. or .exp_range."):
+    with pytest.raises(ValueError, match="mode is invalid.*mode 'zigzag' is not 'triangular', "
+                                         "'triangular2' or 'exp_range'"):
         sched.CyclicLR(make_opt(), 0.01, 0.1, mode="zigzag")
