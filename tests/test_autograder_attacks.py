@@ -184,21 +184,17 @@ def linear(x, W, b):
 
 
 def read_solution(course: str) -> dict:
-    """Wrong answers, plus code that runs the solution cells it finds in the course directory."""
-    return attack(f"""
-        import json, glob
-        _code = ""
-        for p in [{course!r} + "/source/00_demo/00_demo.ipynb", {course!r} + "/release/00_demo/00_demo.ipynb"] + \\
-                glob.glob({course!r} + "/autograded/*/00_demo/*.json"):
-            try:
-                nb = json.load(open(p))
-                _code += "\\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"
-                                    and c["metadata"].get("nbgrader", {{}}).get("solution"))
-            except Exception:
-                pass
-        if _code:
-            exec(_code.replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", ""), globals())
-        """, WRONG, cell="linear_answer")
+    """Code that runs the solution cells it finds in the course directory (source, release,
+    autograded notebooks), after a wrong sigmoid with the other answers empty."""
+    return steal(TAKE + f"""
+import glob
+for _p in [{course!r} + "/source/00_demo/00_demo.ipynb", {course!r} + "/release/00_demo/00_demo.ipynb"] + \\
+        glob.glob({course!r} + "/autograded/*/00_demo/00_demo.ipynb"):
+    try:
+        _take(open(_p).read())
+    except OSError:
+        pass
+""")
 
 
 def write_gradebook(course: str) -> dict:
@@ -493,6 +489,7 @@ def test_attack_earns_nothing(graded, name):
 
 @needs_isolation
 def test_reading_the_solution_from_disk_fails(graded):
+    assert "FOUND []" in graded[1]["read_solution"]["output_tail"]
     assert score(graded, "read_solution") == 0
 
 
