@@ -21,8 +21,8 @@ def check_state_dict(own: dict, state_dict, strict: bool, owner: str) -> tuple[l
     one RuntimeError listing every problem: a value that is not a tensor, a shape mismatch and,
     when `strict`, missing and unexpected keys."""
     if not hasattr(state_dict, "keys"):
-        hint = (": load the file first, model.load_state_dict(ember.load(path))"
-                if isinstance(state_dict, (str, bytes)) or hasattr(state_dict, "__fspath__") else "")
+        path = isinstance(state_dict, (str, bytes)) or hasattr(state_dict, "__fspath__")
+        hint = ": load the file first, model.load_state_dict(ember.load(path))" if path else ""
         raise TypeError(f"expected a dict-like state_dict, got {type(state_dict).__name__}{hint}")
     missing = [k for k in own if k not in state_dict]
     unexpected = [k for k in state_dict if k not in own]

@@ -70,11 +70,12 @@ class LRScheduler:
 
     def step(self, epoch: int | None = None) -> None:
         self._step_count += 1
-        if not self._is_initial and self._step_count == 2 and not getattr(self.optimizer, "_opt_called", True):
+        if not self._is_initial and self._step_count == 2 and \
+                not getattr(self.optimizer, "_opt_called", True):
             warnings.warn("Detected call of `lr_scheduler.step()` before `optimizer.step()`: call "
-                          "`optimizer.step()` first (each epoch's training steps, then `scheduler.step()`); "
-                          "otherwise the first learning rate of the schedule is skipped.", UserWarning,
-                          stacklevel=2)
+                          "`optimizer.step()` first (each epoch's training steps, then "
+                          "`scheduler.step()`); otherwise the first learning rate of the schedule "
+                          "is skipped.", UserWarning, stacklevel=2)
         if epoch is not None:
             warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is "
                           "being deprecated where possible. Please use `scheduler.step()` to "

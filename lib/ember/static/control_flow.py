@@ -64,7 +64,7 @@ def cond(pred, true_fn, false_fn, name: str | None = None):
     node = emit("cond", (pred, *captured), {"branches": (tg, fg), "out_specs": tuple(specs)}, name)
     if len(specs) == 1:
         return [node] if many else node
-    return [emit("tuple_get", (node,), {"index": i}, f"{node.name[len(outer._scope):]}/out{i}") for i in range(len(specs))]
+    return _unpack(node, len(specs), outer)
 
 
 def while_loop(cond, body, loop_vars, maximum_iterations: int | None = None, name: str | None = None):
@@ -92,7 +92,13 @@ def while_loop(cond, body, loop_vars, maximum_iterations: int | None = None, nam
                  "maximum_iterations": maximum_iterations}, name)
     if len(init) == 1:
         return [node] if many else node
-    return [emit("tuple_get", (node,), {"index": i}, f"{node.name[len(outer._scope):]}/out{i}") for i in range(len(init))]
+    return _unpack(node, len(init), outer)
+
+
+def _unpack(node: Node, n: int, outer: Graph) -> list:
+    """One `tuple_get` node per output of a multi-output cond / while_loop."""
+    name = node.name[len(outer._scope):]
+    return [emit("tuple_get", (node,), {"index": i}, f"{name}/out{i}") for i in range(n)]
 
 
 def cond_gradient(node: Node, g, needs) -> list:

@@ -82,15 +82,15 @@ class Node:
             f"true_fn, false_fn) for data-dependent branches (a Python `if` runs only once, now)")
 
     def __iter__(self):
-        raise TypeError(f"graph node '{self.name}' is not iterable while the graph is built: it has no "
-                        f"value yet. For a loop whose length is only known at run time, use "
+        raise TypeError(f"graph node '{self.name}' is not iterable while the graph is built: "
+                        f"it has no value yet. For a loop whose length is only known at run time, use "
                         f"ember.static.while_loop(cond, body, loop_vars) (tf.while_loop)")
 
     def __index__(self):
-        raise TypeError(f"graph node '{self.name}' can't be used as a Python int (a range() bound, a size "
-                        f"or an index) while the graph is built: it only gets a value inside Session.run. "
-                        f"For a loop run a node's number of times, use ember.static.while_loop(cond, body, "
-                        f"loop_vars) (tf.while_loop)")
+        raise TypeError(f"graph node '{self.name}' can't be used as a Python int (a range() "
+                        f"bound, a size or an index) while the graph is built: it only gets a "
+                        f"value inside Session.run. For a loop run a node's number of times, use "
+                        f"ember.static.while_loop(cond, body, loop_vars) (tf.while_loop)")
 
     # ---- operators build nodes (installed from the op modules) ------------------------------
     def eval(self, feed_dict: dict | None = None, session=None):
@@ -283,7 +283,8 @@ _stack: list[Graph] = [_root]
 
 
 def parse_device(name) -> str | None:
-    """'/gpu:0', '/device:GPU:0', 'gpu', 'cuda:0', '/cpu:0' -> 'gpu:0' / 'cpu:0' (None: no device)."""
+    """'/gpu:0', '/device:GPU:0', 'gpu', 'cuda:0', '/cpu:0' -> 'gpu:0' / 'cpu:0' (None: no
+    device)."""
     if name is None or name == "":
         return None
     import re
