@@ -1,4 +1,4 @@
-"""LSTM, GRU and their cells: PyTorch's gate order, parameter names and shapes, values against a
+"""RNN, LSTM, GRU and their cells: PyTorch's gate order, parameter names and shapes, values against a
 numpy step written from the equations, gradients against float64 finite differences."""
 from __future__ import annotations
 
@@ -263,3 +263,64 @@ def test_bidirectional_lstm_matches_numpy_and_gradcheck():
     assert ember.autograd.gradcheck(lambda a, *p: gru(a)[0], (xb,) + params)
     assert ember.autograd.gradcheck(lambda a, *p: gru(a)[1], (xb,) + params)
     assert gru(ember.zeros(3, 2, dtype=ember.float64))[1].shape == (2, 3)
+
+
+def f64(module):
+    ember.manual_seed(0)
+    return module.double()
+
+
+# ---- RNN ----------------------------------------------------------------------------------
+def _np_rnn(x, h0, layers):
+    """x: (L, N, H_in); layers: [(w_ih, w_hh, b_ih, b_hh)]; returns output and h_n."""
+    seq, last = x, []
+    for k, (w_ih, w_hh, b_ih, b_hh) in enumerate(layers):
+        h, out = h0[k], []
+        for xt in seq:
+            h = np.tanh(xt @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+            out.append(h)
+        seq = np.stack(out)
+        last.append(h)
+    return seq, np.stack(last)
+
+
+def test_rnn_cell_matches_numpy_and_gradcheck():
+    cell = f64(nn.RNNCell(3, 4))
+    x, h = rand64(2, 3, seed=1), rand64(2, 4, seed=2)
+    p = {n: arr(t) for n, t in cell.named_parameters()}
+    expected = np.tanh(arr(x) @ p["weight_ih"].T + p["bias_ih"] + arr(h) @ p["weight_hh"].T + p["bias_hh"])
+    np.testing.assert_allclose(arr(cell(x, h)), expected, rtol=1e-12)
+    assert cell(x).shape == (2, 4) and cell(rand64(3, seed=3)).shape == (4,)
+    assert_module_grads(cell, x, h)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_rnn_two_layers_matches_numpy(batch_first):
+    rnn = f64(nn.RNN(3, 4, num_layers=2, batch_first=batch_first))
+    assert [n for n, _ in rnn.named_parameters()] == [
+        "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+        "weight_ih_l1", "weight_hh_l1", "bias_ih_l1", "bias_hh_l1"]
+    x = rand64(5, 2, 3, seed=4)  # (L, N, H_in)
+    h0 = rand64(2, 2, 4, seed=5)
+    layers = [tuple(arr(getattr(rnn, f"{n}_l{k}")) for n in ("weight_ih", "weight_hh", "bias_ih",
+                                                            "bias_hh")) for k in range(2)]
+    out_ref, h_ref = _np_rnn(arr(x), arr(h0), layers)
+    inp = x.transpose(0, 1) if batch_first else x
+    out, h_n = rnn(inp, h0)
+    if batch_first:
+        out = out.transpose(0, 1)
+    np.testing.assert_allclose(arr(out), out_ref, rtol=1e-12)
+    np.testing.assert_allclose(arr(h_n), h_ref, rtol=1e-12)
+    assert h_n.shape == (2, 2, 4)
+
+
+def test_rnn_gradcheck_and_unbatched():
+    rnn = f64(nn.RNN(2, 3))
+    x = rand64(4, 1, 2, seed=6)
+    params = tuple(rnn.parameters())
+    assert ember.autograd.gradcheck(lambda t, *p: rnn(t)[0], (x,) + params)
+    assert ember.autograd.gradcheck(lambda t, *p: rnn(t)[1], (x,) + params)
+    out, h = rnn(rand64(4, 2, seed=7))
+    assert out.shape == (4, 3) and h.shape == (1, 3)
+    with pytest.raises(ShapeError, match=r"Expected hidden size \(1, 1, 3\), got \[2, 1, 3\]"):
+        rnn(x, ember.zeros(2, 1, 3, dtype=ember.float64))
