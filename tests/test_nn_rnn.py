@@ -1,5 +1,5 @@
-"""RNN, LSTM, GRU and their cells: PyTorch's gate order, parameter names and shapes, values against a
-numpy step written from the equations, gradients against float64 finite differences."""
+"""RNN, LSTM, GRU and their cells: PyTorch's gate order, parameter names and shapes, values
+against a numpy step written from the equations, gradients against float64 finite differences."""
 from __future__ import annotations
 
 import math
