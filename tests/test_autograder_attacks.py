@@ -283,7 +283,7 @@ def build_students(root: Path) -> dict:
         for idx in range(12):
             h = json.dumps({"event": "done", "index": idx, "status": "ok", "records": [], "blobs": []}).encode()
             p = struct.pack("<I", len(h)) + h
-            for fd in range(3, 12):
+            for fd in range(3, 256):  # the result pipe is one of them
                 try:
                     os.write(fd, struct.pack("<Q", len(p)) + p)
                 except OSError:
