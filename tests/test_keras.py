@@ -154,4 +154,6 @@ def test_keras1_names_weights_io_and_errors(tmp_path):
         model.fit(np.ones((3, 3)), np.ones((2, 2)), verbose=0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert "Total params: 26" in model.summary()
+        text = model.summary()
+    assert "Total params: 26" in text and "dense (Dense)" in text      # 3 * 4 + 4 + 4 * 2 + 2
+    assert "dense_1 (Dense)" in text and "(None, 2)" in text

@@ -3,6 +3,7 @@ It is an ember nn.Module: the layers' weights are Parameters, `state_dict()` and
 work, and `fit` is ember.keras.fit, the same loop that trains any module."""
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -171,13 +172,16 @@ class Sequential(nn.Module):
     def summary(self) -> str:
         """A Keras-style table of the layers, their output sizes and parameter counts (printed
         and returned)."""
-        rows, total = [], 0
-        for name, layer in self.named_children():
+        rows, total, seen = [], 0, {}
+        for layer in self.children():
             n = sum(p.numel() for p in layer.parameters())
             total += n
             out = getattr(layer, "units", None)
-            rows.append((f"{name} ({type(layer).__name__})", f"(None, {out})" if out else "",
-                         str(n)))
+            kind = type(layer).__name__
+            base = re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()     # Keras's names: dense, dense_1
+            count = seen[base] = seen.get(base, -1) + 1
+            name = base if count == 0 else f"{base}_{count}"
+            rows.append((f"{name} ({kind})", f"(None, {out})" if out else "", str(n)))
         width = max([len(r[0]) for r in rows] + [20])
         lines = [f"{'Layer (type)':<{width}}  {'Output Shape':<14}  Param #"]
         lines += [f"{a:<{width}}  {b:<14}  {c}" for a, b, c in rows]
