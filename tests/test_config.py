@@ -192,6 +192,8 @@ def test_learning_rate_policies():
         assert np.isclose(learning_rate(dict(s, lr_policy=policy), 25), want), policy
     with pytest.raises(ConfigError, match="unknown lr_policy 'cosine'"):
         learning_rate(dict(s, lr_policy="cosine"), 1)
+    with pytest.raises(ConfigError, match="unknown setting 'bsae_lr'; did you mean 'base_lr'"):
+        Solver({"bsae_lr": 0.1, "max_iter": 2}, net=build_model(parse_prototxt(TWO_LAYER)))
 
 
 def test_sgd_solver_follows_caffes_update_rule():

@@ -13,6 +13,7 @@ saves snapshots with `ember.save` (`<prefix>_iter_<n>.ember`). Also from the com
 """
 from __future__ import annotations
 
+import difflib
 import math
 import os
 
@@ -73,6 +74,18 @@ def _load_source(path: str) -> dict:
     raise ConfigError(f"{path}: data sources are .npz, .h5/.hdf5 or .txt lists of them")
 
 
+# caffe.proto's SolverParameter: any other key is a typo (Caffe refuses the file too)
+SOLVER_FIELDS = {
+    "net", "net_param", "train_net", "test_net", "train_net_param", "test_net_param",
+    "train_state", "test_state", "test_iter", "test_interval", "test_compute_loss",
+    "test_initialization", "base_lr", "display", "average_loss", "max_iter", "iter_size",
+    "lr_policy", "gamma", "power", "momentum", "weight_decay", "regularization_type", "stepsize",
+    "stepvalue", "clip_gradients", "snapshot", "snapshot_prefix", "snapshot_diff",
+    "snapshot_format", "solver_mode", "device_id", "random_seed", "type", "delta", "momentum2",
+    "rms_decay", "debug_info", "snapshot_after_train", "solver_type", "layer_wise_reduce",
+    "weights"}
+
+
 class Solver:
     """Trains a CaffeNet with a solver definition (a dict, or a solver prototxt/YAML/JSON)."""
 
@@ -84,6 +97,11 @@ class Solver:
             solver = load_config(solver)
         self.settings, self.base, self.verbose = dict(solver), base, verbose
         s = self.settings
+        for key in s:
+            if key not in SOLVER_FIELDS:
+                close = difflib.get_close_matches(str(key), SOLVER_FIELDS, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else " (not a Caffe solver field)"
+                raise ConfigError(f"solver: unknown setting {key!r}{hint}")
         kind = s.get("type", _OLD_TYPES.get(s.get("solver_type", "SGD"), "SGD"))
         if kind not in ("SGD", "Nesterov", "AdaGrad", "RMSProp", "Adam"):
             raise ConfigError(f"solver: type {kind!r} is not supported (SGD, Nesterov, AdaGrad, "
