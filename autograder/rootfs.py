@@ -95,7 +95,9 @@ def child_sys_path() -> list[str]:
     if _CHILD_PATH is None:
         r = subprocess.run([sys.executable, "-I", "-c", "import sys, json; print(json.dumps(sys.path))"],
                            capture_output=True, text=True, timeout=60, cwd="/")
-        _CHILD_PATH = json.loads(r.stdout) if r.returncode == 0 else list(sys.path)
+        prefixes = (sys.prefix, sys.base_prefix)  # without the probe: the interpreter's own folders only
+        _CHILD_PATH = json.loads(r.stdout) if r.returncode == 0 else [
+            p for p in sys.path if p and any(_under(os.path.abspath(p), q) for q in prefixes)]
     return _CHILD_PATH
 
 
