@@ -60,6 +60,9 @@ def test_prototxt_reads_repeated_fields_enums_comments_and_round_trips():
         parse_prototxt("layer {\n  name: 'a'\n")
     with pytest.raises(PrototxtError, match="line 2: expected ':' or '\\{' after 'type'"):
         parse_prototxt("name: 'a'\ntype 'b'")
+    with pytest.raises(PrototxtError, match="line 2: can't read a string whose closing quote "
+                                            "is missing: '\"fc1'"):
+        parse_prototxt('name: "a"\ntop: "fc1\nbottom: "x"')
 
 
 def test_caffe_net_computes_what_its_prototxt_says_and_trains():

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
-_TOKEN = re.compile(r'\s*(?:(#[^\n]*)|("(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\')|([{}:\[\],;])|'
-                    r'([^\s{}:\[\],;#"\']+))')
+_TOKEN = re.compile(r'\s*(?:(#[^\n]*)|("(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\')|([{}:\[\],;])|'
+                    r'([^\s{}:\[\],;#"\']+))')   # a string ends on its line
 
 
 class PrototxtError(ValueError):
@@ -26,9 +26,13 @@ def _tokens(text: str, source: str):
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            if text[pos:].strip() == "":
+            rest = text[pos:].lstrip()
+            if rest == "":
                 return
-            raise PrototxtError(f"{source}, line {line}: can't read {text[pos:pos + 20]!r}")
+            what = "a string whose closing quote is missing" if rest[0] in "\"'" else "this"
+            line += text.count("\n", pos, len(text) - len(rest))
+            raise PrototxtError(f"{source}, line {line}: can't read {what}: "
+                                f"{rest.split(chr(10))[0][:30]!r}")
         line_at = line + text.count("\n", pos, m.start(m.lastindex))
         line += text.count("\n", pos, m.end())
         pos = m.end()
