@@ -63,6 +63,8 @@ def test_prototxt_reads_repeated_fields_enums_comments_and_round_trips():
     with pytest.raises(PrototxtError, match="line 2: can't read a string whose closing quote "
                                             "is missing: '\"fc1'"):
         parse_prototxt('name: "a"\ntop: "fc1\nbottom: "x"')
+    with pytest.raises(PrototxtError, match="line 2: '0.0.1' is not a number"):
+        parse_prototxt("type: 'SGD'\nbase_lr: 0.0.1")
 
 
 def test_caffe_net_computes_what_its_prototxt_says_and_trains():

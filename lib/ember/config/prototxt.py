@@ -55,6 +55,8 @@ def _scalar(tok: str, kind: int):
     try:
         return float(tok)
     except ValueError:
+        if tok[0] in "0123456789+-.":
+            raise ValueError(f"{tok!r} is not a number") from None
         return tok   # an enum value: MAX, TRAIN, INNER_PRODUCT...
 
 
@@ -66,6 +68,12 @@ def loads(text: str, source: str = "prototxt") -> dict:
     def fail(msg, at=None):
         line = toks[min(at if at is not None else pos, len(toks) - 1)][2] if toks else 1
         raise PrototxtError(f"{source}, line {line}: {msg}")
+
+    def scalar(tok: str, kind: int):
+        try:
+            return _scalar(tok, kind)
+        except ValueError as e:
+            fail(str(e))
 
     def message(closing: str | None) -> dict:
         nonlocal pos
@@ -95,13 +103,13 @@ def loads(text: str, source: str = "prototxt") -> dict:
                 value = []
                 while pos < len(toks) and toks[pos][0] != "]":
                     if toks[pos][0] != ",":
-                        value.append(_scalar(toks[pos][0], toks[pos][1]))
+                        value.append(scalar(toks[pos][0], toks[pos][1]))
                     pos += 1
                 pos += 1
             elif not colon:
                 fail(f"expected ':' or '{{' after '{name}'")
             elif kind in (2, 4):
-                value = _scalar(tok, kind)
+                value = scalar(tok, kind)
                 pos += 1
             else:
                 fail(f"expected a value for '{name}', got {tok!r}")
