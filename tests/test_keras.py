@@ -82,6 +82,21 @@ def test_one_sgd_epoch_is_one_gradient_step():
     np.testing.assert_allclose(got_b, b1, rtol=1e-5, atol=1e-7)
 
 
+def test_adagrad_uses_keras_defaults():
+    """Keras's Adagrad: accumulator = 0.1 + g^2, w -= 0.001 * g / (sqrt(accumulator) + 1e-7)."""
+    x = np.random.default_rng(6).standard_normal((8, 3))
+    y = np.random.default_rng(7).standard_normal((8, 1))
+    model = Sequential([Dense(1, input_dim=3)])
+    k0, b0 = model.get_weights()
+    model.compile(loss="mse", optimizer="adagrad")
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, shuffle=False)
+    err = x @ k0 + b0 - y
+    for got, g, w in zip(model.get_weights(), (x.T @ (2 * err / 8), (2 * err / 8).sum(0)),
+                         (k0, b0)):
+        np.testing.assert_allclose(got, w - 0.001 * g / (np.sqrt(0.1 + g ** 2) + 1e-7),
+                                   rtol=1e-5, atol=1e-7)
+
+
 def test_validation_split_holds_out_the_last_samples_as_keras_does():
     x = np.arange(10.0)[:, None]
     y = 2 * x

@@ -70,11 +70,18 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """Keras Adagrad: ember.optim.Adagrad."""
+    """Keras Adagrad: ember.optim.Adagrad with Keras's defaults (lr 0.001, accumulators starting
+    at 0.1, epsilon 1e-7; PyTorch's are 0.01, 0 and 1e-10)."""
     ember_class = optim.Adagrad
+    default_lr = 0.001
+
+    def __init__(self, learning_rate=None, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7, lr=None):
+        super().__init__(learning_rate, lr)
+        self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
 
     def _ember_settings(self):
-        return {}
+        return {"initial_accumulator_value": self.initial_accumulator_value, "eps": self.epsilon}
 
 
 _BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad}
