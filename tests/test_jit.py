@@ -84,6 +84,23 @@ def test_numpy_values_of_traced_tensors_are_frozen_with_a_warning():
     assert len(record) == 1                                  # float() calls .item(): one warning
 
 
+def test_random_draws_while_tracing_are_frozen_with_a_warning():
+    """Dropout in training mode: its mask becomes a constant of the trace (trace in eval mode)."""
+    model = nn.Sequential(nn.Linear(4, 50), nn.Dropout(0.5))
+    with pytest.warns(ember.jit.TracerWarning, match="random numbers were drawn") as record:
+        traced = ember.jit.trace(model, (ember.randn(2, 4),))
+    assert len(record) == 1 and record[0].filename == __file__
+    x = ember.randn(2, 4)
+    assert ember.equal(traced(x), traced(x))                  # the same mask every call
+    assert "frozen at trace time: random numbers" in traced.listing()
+    model.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        traced = ember.jit.trace(model, (ember.randn(2, 4),))
+    np.testing.assert_allclose(traced(x).detach().numpy(), model(x).detach().numpy(), rtol=1e-6)
+    assert type(ember.random.default_generator.rng).__name__ == "Generator"   # put back
+
+
 def test_python_control_flow_not_depending_on_data_does_not_warn():
     def f(x):
         for _ in range(3):

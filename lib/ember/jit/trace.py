@@ -98,6 +98,40 @@ class _Tracer:
         warnings.warn(msg, TracerWarning, stacklevel=3)
 
 
+    def frozen_random(self) -> None:
+        """Random numbers drawn while tracing (dropout's mask, randn noise) become constants."""
+        if self.paused or any(m.startswith("random numbers") for m in self.frozen):
+            return
+        msg = ("random numbers were drawn while tracing (dropout in training mode, randn...): "
+               "the trace holds this one draw as a constant, the same at every call and for "
+               "this input's shape only. Trace in eval mode (model.eval()), or draw the noise "
+               "outside and pass it in as an input.")
+        self.frozen.append(msg)
+        warnings.warn(msg, TracerWarning, stacklevel=_outside_ember())
+
+
+def _outside_ember() -> int:
+    """The stacklevel of the nearest caller outside the ember package (the user's line)."""
+    import inspect
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = inspect.currentframe().f_back, 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(root):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+class _DrawWarner:
+    """Stands in for the global numpy Generator while tracing: any draw is reported."""
+
+    def __init__(self, rng, tracer: _Tracer):
+        self._rng, self._tracer = rng, tracer
+
+    def __getattr__(self, name):
+        self._tracer.frozen_random()
+        return getattr(self._rng, name)
+
+
 _active: list = []   # the tracer running now (jit.script's control flow reaches it here)
 
 
@@ -168,11 +202,16 @@ def _recording(tracer: _Tracer):
                 tracer.bind(out, emit("cast", (tracer.node_of(x),), {"dtype": out._data.dtype}))
         return out
     conversion.to_dtype = traced_to_dtype
+    from ..random import default_generator
+    real_rng = default_generator.rng
+    default_generator.rng = warner = _DrawWarner(real_rng, tracer)
     _active.append(tracer)
     try:
         yield
     finally:
         _active.pop()
+        if default_generator.rng is warner:       # (unless the code called manual_seed)
+            default_generator.rng = real_rng
         conversion.to_dtype = to_dtype
         for name, f in saved.items():
             setattr(Op if name == "apply" else Tensor, name, f)
