@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import inspect
-import linecache
 
 import numpy as np
 
@@ -375,24 +374,6 @@ def not_(x):
     if _traced(x):
         return x.float() == 0
     return not x
-
-
-def refuse(node, what: str, codes: set):
-    """A Python decision on a traced tensor in scripted code: an error naming the line."""
-    frame = inspect.currentframe()
-    while frame is not None and frame.f_code not in codes:
-        frame = frame.f_back
-    where = "in scripted code"
-    if frame is not None:
-        text = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
-        where = f"{frame.f_code.co_filename}, line {frame.f_lineno}: `{text}`"
-    from .script import ScriptError
-    raise ScriptError(
-        f"jit.script: {where}: a Python {what} reads the value of tensor '{node.name}', which "
-        f"depends on the inputs, so it can't be compiled into the graph. jit.script compiles "
-        f"if/while, `for i in range(...)` and `a if c else b` on tensors (a loop without break, "
-        f"continue or return; an if whose returns end its branches); move the decision into "
-        f"one of those, or use jit.trace to freeze it")
 
 
 def prune(graph: sg.Graph) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import linecache
 import textwrap
 import types
 
@@ -280,6 +281,23 @@ def _as_input(k: int, a) -> Tensor:
                     f"tensors and Python numbers")
 
 
+def refuse(node, what: str, codes: set):
+    """A Python decision on a traced tensor in scripted code: an error naming the line."""
+    frame = inspect.currentframe()
+    while frame is not None and frame.f_code not in codes:
+        frame = frame.f_back
+    where = "in scripted code"
+    if frame is not None:
+        text = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+        where = f"{frame.f_code.co_filename}, line {frame.f_lineno}: `{text}`"
+    raise ScriptError(
+        f"jit.script: {where}: a Python {what} reads the value of tensor '{node.name}', which "
+        f"depends on the inputs, so it can't be compiled into the graph. jit.script compiles "
+        f"if/while, `for i in range(...)` and `a if c else b` on tensors (a loop without break, "
+        f"continue or return; an if whose returns end its branches); move the decision into "
+        f"one of those, or use jit.trace to freeze it")
+
+
 class ScriptFunction:
     """A scripted function (or module): compiled on the first call for each input signature
     (dtypes, ranks, sizes but the first); each call runs the graph, differentiably."""
@@ -316,7 +334,7 @@ class ScriptFunction:
         return traced
 
     def _setup(self, tracer):
-        tracer.on_decision = lambda node, what: control.refuse(node, what, self._codes)
+        tracer.on_decision = lambda node, what: refuse(node, what, self._codes)
 
     def __call__(self, *args):
         from .trace import _active
