@@ -104,7 +104,6 @@ def _preexec(limits: Limits, mode: str, uid: int | None, files):
 
     def pre():
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
         if mode == "uid":
@@ -116,6 +115,8 @@ def _preexec(limits: Limits, mode: str, uid: int | None, files):
                 resource.setrlimit(resource.RLIMIT_NPROC, (n, n if hard == resource.RLIM_INFINITY else hard))
             if mode == "userns":
                 userns.enter(plan, files, limits.isolate_net, *ids)
+        # last: the grader's own address space (threads, numpy) may already exceed them
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
     return pre
 
