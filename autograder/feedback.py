@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from pathlib import Path
 
 SAFE_KEYS = ("grade_id", "points", "score", "passed", "hidden", "message")
@@ -110,6 +111,14 @@ def write_feedback(root, assignment: str, student: str, res: dict) -> Path:
     view = student_view(res, adjusted)
     (d / f"{assignment}.html").write_text(render_html(view))
     (d / "feedback.json").write_text(json.dumps(view, indent=1, sort_keys=True))
+    # readable by the student once release_feedback copies it (it keeps the mode), as nbgrader's own
+    # generate_feedback leaves it; group-writable in a course shared by several staff accounts
+    shared = Path(root).stat().st_mode & 0o2000
+    want = 0o664 if shared else 0o644
+    for f in (d / f"{assignment}.html", d / "feedback.json"):
+        st = f.stat()
+        if st.st_mode & 0o777 != want and st.st_uid == os.getuid():
+            os.chmod(f, want)
     sub = Path(root) / "submitted" / student / assignment
     for name in SUBMISSION_FILES:
         if (sub / name).exists():

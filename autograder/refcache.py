@@ -3,8 +3,9 @@ instructor's notebook (~20 s for a course assignment).
 
 The key hashes everything the reference depends on: the source notebook, the data files beside it,
 the grader's own code and the ember library it imports, numpy's version and the Python version. The
-cache lives in the course directory (course/.ember-cache/, 0700), which the sandbox hides from
-student code like the rest of the course."""
+cache lives in the course directory (course/.ember-cache/, as open as source/ is: the umask and the
+course folder's group decide, so an instructor and a grader account share it), which the sandbox
+hides from student code like the rest of the course."""
 from __future__ import annotations
 
 import hashlib
@@ -104,10 +105,9 @@ def load(root, assignment: str, key: str) -> dict | None:
 def store(root, assignment: str, key: str, reference: dict):
     p = _path(root, assignment)
     try:
-        p.parent.mkdir(mode=0o700, exist_ok=True)
+        p.parent.mkdir(mode=0o770, exist_ok=True)
         tmp = p.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"key": key, "reference": _enc(reference)}))
-        os.chmod(tmp, 0o600)
         os.replace(tmp, p)
     except OSError:
         pass  # a read-only course copy (a grading shard) just recomputes next time

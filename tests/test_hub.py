@@ -6,10 +6,10 @@ exchange, formgrader's REST API, the trusted grader, and Chromium driven by Play
 
 The instructor releases 00_demo (fixture course) from formgrader; three students log in through the
 hub's login page, fetch it from the Assignments tab, fill it (one right, one partly wrong, one who
-tries to read the solutions from the course directory), and submit; the instructor collects, grades
-with `python -m autograder grade`, raises one score by hand through formgrader's API, releases
-feedback through the exchange, and each student fetches only their own; `autograder export` has the
-manual grade. Students never see formgrader or the course directory.
+tries to read the solutions from the course directory), and submit; the instructor collects, the
+grader account grades with `python -m autograder grade`, the instructor raises one score by hand
+through formgrader's API, refreshes and releases feedback through the exchange, and each student
+fetches only their own; `autograder export` has the manual grade. Students never see formgrader or the course directory.
 
 Needs root (it creates the accounts and the hub spawns servers as them), Chromium, and
 `npm ci --prefix deploy/hub` (both done by .ci/run). Everything it creates (accounts, groups,
@@ -251,15 +251,15 @@ class Class:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         shutil.copy(self.log_path, ARTIFACTS / "hub.log")
 
-    # the instructor's shell (grading happens in a terminal on the hub, as the instructor)
-    def as_instructor(self, *args, check=True):
-        inst = pwd.getpwnam(self.instructor)
-        env = {"HOME": inst.pw_dir, "USER": self.instructor, "LANG": "C.UTF-8",
+    # a staff member's terminal on the hub (same environment and umask as their server)
+    def as_staff(self, user, *args, ok=(0,)):
+        inst = pwd.getpwnam(user)
+        env = {"HOME": inst.pw_dir, "USER": user, "LANG": "C.UTF-8",
                "PATH": f"{REPO / '.venv' / 'bin'}:{os.path.dirname(sys.executable)}:/usr/bin:/bin",
                "EMBER_EXCHANGE": str(self.exchange), "OPENBLAS_NUM_THREADS": "1"}
         r = subprocess.run([sys.executable, *args], cwd=self.course, env=env, user=inst.pw_uid, group=inst.pw_gid,
-                           extra_groups=[], capture_output=True, text=True, timeout=300)
-        if check and r.returncode not in (0, 1):
+                           extra_groups=[], umask=0o007, capture_output=True, text=True, timeout=300)
+        if r.returncode not in ok:
             raise AssertionError(f"{args} exited {r.returncode}:\n{r.stdout}\n{r.stderr}")
         return r
 
@@ -352,6 +352,21 @@ class Session:
 
 # ------------------------------------------------------------------ the class, step by step
 
+def _modes(k) -> str:
+    """Modes of the course's files and the staff servers' umasks (for a failure message)."""
+    lines = [f"{oct(os.stat(p).st_mode)} {os.stat(p).st_uid}:{os.stat(p).st_gid} {p}" for p in
+             sorted(k.course.rglob("*"))[:40]]
+    uid = pwd.getpwnam(k.instructor).pw_uid
+    for pid in _pids_of(uid):
+        try:
+            st = Path(f"/proc/{pid}/status").read_text()
+            lines.append(f"pid {pid}: " + next(x for x in st.splitlines() if x.startswith("Umask")) + " "
+                         + Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")[:150])
+        except (OSError, StopIteration):
+            pass
+    return "\n".join(lines)
+
+
 def _answers(kind: str, course: Path) -> dict:
     if kind == "right":
         return CORRECT
@@ -396,23 +411,24 @@ def run(klass, browser):
 
     r = inst.json("POST", f"/formgrader/api/assignment/{A}/collect")
     assert r["success"], r
-    g = k.as_instructor("-m", "autograder", "grade", A, "--course", str(k.course), "-j", "2")
+    # the grader account grades (the course folder is shared by the staff group)
+    g = k.as_staff(k.grader, "-m", "autograder", "grade", A, "--course", str(k.course), "-j", "2", ok=(0, 1))
     out["grade"] = g
 
     # a manual adjustment, as formgrader's "Manual Grading" page makes it
     partial = next(s for s, kind in k.students.items() if kind == "partial")
     subs = inst.json("GET", f"/formgrader/api/submitted_notebooks/{A}/{A}")
     sub = next((x for x in subs if x["student"] == partial), None)
-    assert sub, f"{subs}\n{g.stdout}\n{g.stderr}"
+    assert sub, f"{subs}\n{g.stdout}\n{g.stderr}\n{_modes(k)}"
     grades = inst.json("GET", "/formgrader/api/grades", params={"submission_id": sub["id"]})
     g_softmax = next(x for x in grades if x["name"] == "test_softmax")
     out["auto_score_partial"] = sub["score"]
     inst.json("PUT", f"/formgrader/api/grade/{g_softmax['id']}", {"manual_score": 2, "extra_credit": 0})
-    k.as_instructor("-m", "autograder", "feedback", A, "--course", str(k.course))   # with the grade set by hand
+    k.as_staff(k.instructor, "-m", "autograder", "feedback", A, "--course", str(k.course))   # with the grade set by hand
 
     r = inst.json("POST", f"/formgrader/api/assignment/{A}/release_feedback")
     assert r["success"], r
-    out["export"] = k.as_instructor("-m", "autograder", "export", "--course", str(k.course), check=True).stdout
+    out["export"] = k.as_staff(k.instructor, "-m", "autograder", "export", "--course", str(k.course)).stdout
     inst.ctx.close()
 
     for s, kind in k.students.items():

@@ -98,6 +98,11 @@ def pre_spawn_hook(spawner):
     who = role(spawner.user.name)
     home = pwd.getpwnam(spawner.user.name).pw_dir
     spawner.notebook_dir = os.path.dirname(COURSE) if who == "staff" else home
+    # staff share the course directory (group ember-staff, setgid): what one writes (gradebook,
+    # submitted/, autograded/, feedback/) the others must be able to update
+    singleuser = os.path.join(VENV_BIN, "jupyterhub-singleuser")
+    spawner.cmd = (["/bin/sh", "-c", 'umask 0007 && exec "$0" "$@"', singleuser] if who == "staff"
+                   else [singleuser])
     spawner.environment.update({
         "PATH": VENV_BIN + os.pathsep + "/usr/local/bin:/usr/bin:/bin",
         "JUPYTER_CONFIG_PATH": os.path.join(JUPYTER_CONFIG, who),
