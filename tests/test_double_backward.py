@@ -218,3 +218,33 @@ def test_functional_jacobian_hessian_vjp_jvp_hvp_by_hand():
     np.testing.assert_allclose(F.jacobian(lambda x: x * 0 + 1, x).numpy(), np.zeros((3, 3)))
     with pytest.raises(RuntimeError, match="single element"):
         F.hessian(lambda x: x * 2, x)
+
+
+class _SquareWrongVjp(ember.autograd.Op):
+    """x**2 with a right backward and a wrong recorded one (2 * grad instead of 2 * x * grad)."""
+    saves = (0,)
+
+    def forward(self, x):
+        self.x = x
+        return x * x
+
+    def backward(self, grad):
+        return (2 * self.x * grad,)
+
+    def vjp(self, grad):
+        return (2 * grad,)
+
+
+def test_gradgradcheck_catches_a_wrong_second_derivative():
+    x = rand64(3, seed=15)
+    assert ember.autograd.gradcheck(_SquareWrongVjp.apply, (x,))  # first order is right
+    with pytest.raises(RuntimeError, match="gradgradcheck: second derivative for input 0.*worst"):
+        gradgradcheck(lambda x: _SquareWrongVjp.apply(x) * x, [x])
+    assert not gradgradcheck(lambda x: _SquareWrongVjp.apply(x) * x, [x], raise_exception=False)
+
+
+def test_checks_refuse_inputs_they_cannot_perturb():
+    x = rand64(3, 2, seed=16, requires_grad=False).t().requires_grad_()  # a strided view
+    for check in (ember.autograd.gradcheck, gradgradcheck):
+        with pytest.raises(RuntimeError, match="input 0 is not contiguous"):
+            check(lambda a: a ** 3, [x])

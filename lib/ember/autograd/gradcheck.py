@@ -20,7 +20,7 @@ def numerical_grad(fn, inputs, eps: float = 1e-6, grad_output=None) -> list:
             continue
         arr = t._data
         g = np.zeros(arr.shape, dtype=np.float64)
-        flat = arr.reshape(-1)
+        flat = _flat(t, len(grads), "numerical_grad")
         for i in range(flat.size):
             orig = flat[i].item()
             with no_grad():
@@ -61,15 +61,9 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         if num is None:
             continue
         g = analytic[id(t)]
-        ana = np.zeros(t._data.shape) if g is None else np.asarray(g._data, dtype=np.float64)
-        if not np.allclose(ana, num, atol=atol, rtol=rtol):
-            err = np.abs(ana - num)
-            k = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
-            msg = (f"gradcheck: gradient of input {i} (shape {tuple(t.shape)}) does not match "
-                   f"the numerical gradient; worst at index {tuple(int(j) for j in k)}: "
-                   f"analytic {ana[k]:.6g} vs numerical {num[k]:.6g}")
-            if raise_exception:
-                raise AutogradError(msg)
+        if not _matches(g, num, atol, rtol, raise_exception,
+                        f"gradcheck: gradient of input {i} (shape {tuple(t.shape)}) does not "
+                        f"match the numerical gradient"):
             return False
     return True
 
@@ -106,7 +100,7 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float
     analytic = autograd_grad(total, wanted, allow_unused=True)
     for i, (t, g) in enumerate(zip(wanted, analytic)):
         num = np.zeros(t._data.shape)
-        flat = t._data.reshape(-1)
+        flat = _flat(t, i, "gradgradcheck")
         for k in range(flat.size):
             orig = flat[k].item()
             flat[k] = orig + eps
@@ -115,14 +109,34 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float
             minus = float(s(False)._data)
             flat[k] = orig
             num.reshape(-1)[k] = (plus - minus) / (2 * eps)
-        ana = np.zeros(t._data.shape) if g is None else np.asarray(g._data, dtype=np.float64)
-        if not np.allclose(ana, num, atol=atol, rtol=rtol):
-            err = np.abs(ana - num)
-            k = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
-            msg = (f"gradgradcheck: second derivative for input {i} (shape {tuple(t.shape)}) "
-                   f"does not match; worst at index {tuple(int(j) for j in k)}: analytic "
-                   f"{ana[k]:.6g} vs numerical {num[k]:.6g}")
-            if raise_exception:
-                raise AutogradError(msg)
+        if not _matches(g, num, atol, rtol, raise_exception,
+                        f"gradgradcheck: second derivative for input {i} (shape "
+                        f"{tuple(t.shape)}) does not match"):
             return False
     return True
+
+
+def _flat(t: Tensor, i: int, who: str):
+    """t's values as a flat view, to perturb in place (perturbing a copy would change nothing)."""
+    flat = t._data.reshape(-1)
+    if not np.shares_memory(flat, t._data):
+        raise AutogradError(f"{who}: input {i} is not contiguous in memory (a transposed or "
+                            f"strided view), so it can't be perturbed in place; pass a contiguous "
+                            f"copy, e.g. x.t().clone().detach().requires_grad_()")
+    return flat
+
+
+def _matches(g: Tensor | None, num, atol: float, rtol: float, raise_exception: bool,
+             what: str) -> bool:
+    """Whether the analytic gradient g (None: zeros) is close to `num`; if not, raise (or
+    return False) with `what` and the worst element."""
+    ana = np.zeros(num.shape) if g is None else np.asarray(g._data, dtype=np.float64)
+    if np.allclose(ana, num, atol=atol, rtol=rtol):
+        return True
+    err = np.abs(ana - num)
+    k = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
+    msg = (f"{what}; worst at index {tuple(int(j) for j in k)}: analytic {ana[k]:.6g} vs "
+           f"numerical {num[k]:.6g}")
+    if raise_exception:
+        raise AutogradError(msg)
+    return False
