@@ -15,7 +15,7 @@ from autograder.sandbox import Limits, isolation_mode, uid_isolation_problem
 from course_helpers import FIXTURE_COURSE, copy_nb, make_course, submit
 
 A = "00_demo"
-pytestmark = pytest.mark.slow  # one parallel batch of ~45 submissions (~40 s)
+pytestmark = pytest.mark.slow  # one parallel batch of ~55 submissions and a memory probe (~60 s)
 ISOLATION = isolation_mode(Limits())  # "uid" as root, "userns" as a user where the kernel allows it
 needs_isolation = pytest.mark.skipif(ISOLATION == "none", reason="needs root or unprivileged user namespaces "
                                      f"(private uids: {uid_isolation_problem()})")
