@@ -43,13 +43,8 @@ def _pad_t(g: Tensor, shape: tuple) -> Tensor:
     return g
 
 
-class Gather(Op):
-    rule = "grad_x = zeros like x, with grad added at the gathered positions"
-
-    def forward(self, x, index=None, dim=0):
-        self.shape, self.dtype = x.shape, x.dtype
-        self.where = along_dim(_xp(x), index, dim)
-        return x[self.where]
+class _Read(Op):
+    """Reads x at the positions `self.where` (set by forward): the gradient is added back there."""
 
     def backward(self, grad):
         full = _xp(grad).zeros(self.shape, dtype=self.dtype)
@@ -59,6 +54,24 @@ class Gather(Op):
     def vjp(self, grad):
         return (IndexGrad.apply(grad, shape=self.shape, dtype=self.dtype, index=self.where,
                                 basic=False),)
+
+
+class Gather(_Read):
+    rule = "grad_x = zeros like x, with grad added at the gathered positions"
+
+    def forward(self, x, index=None, dim=0):
+        self.shape, self.dtype = x.shape, x.dtype
+        self.where = along_dim(_xp(x), index, dim)
+        return x[self.where]
+
+
+class IndexSelect(_Read):
+    rule = "grad_x = zeros like x, with grad added at the selected slices"
+
+    def forward(self, x, index=None, dim=0):
+        self.shape, self.dtype = x.shape, x.dtype
+        self.where = (slice(None),) * dim + (index,)
+        return x[self.where]
 
 
 class Scatter(Op):
@@ -109,24 +122,6 @@ class ScatterAdd(Op):
         if self.needs(1):
             gs = _pad_t(GetItem.apply(grad, index=self.where, basic=False), self.src_shape)
         return grad, gs
-
-
-class IndexSelect(Op):
-    rule = "grad_x = zeros like x, with grad added at the selected slices"
-
-    def forward(self, x, index=None, dim=0):
-        self.shape, self.dtype = x.shape, x.dtype
-        self.where = (slice(None),) * dim + (index,)
-        return x[self.where]
-
-    def backward(self, grad):
-        full = _xp(grad).zeros(self.shape, dtype=self.dtype)
-        backend.index_add(_xp(grad), full, self.where, grad)
-        return (full,)
-
-    def vjp(self, grad):
-        return (IndexGrad.apply(grad, shape=self.shape, dtype=self.dtype, index=self.where,
-                                basic=False),)
 
 
 class IndexAdd(Op):
