@@ -386,6 +386,7 @@ def run(klass, browser):
     assert r["success"], r
     r = inst.json("POST", f"/formgrader/api/assignment/{A}/release")
     assert r["success"], r
+    out["formgrader_assignment"] = inst.json("GET", f"/formgrader/api/assignment/{A}")
     inst.shot("instructor")
 
     for s, kind in k.students.items():
@@ -447,6 +448,7 @@ def run(klass, browser):
 
 def test_roles_students_see_no_instructor_tools(run):
     assert "Formgrader" in run["menus"]["instructor"]
+    assert run["formgrader_assignment"]["status"] == "released"      # the exchange is configured
     for kind in ("right", "partial", "malicious"):
         menu = run["menus"][kind]
         assert "Assignment List" in menu
