@@ -16,21 +16,11 @@ import sys
 from pathlib import Path
 
 from .course import course_root, load_config
+from .gradebook import late_penalty, late_plugin
 
 COLUMNS = ["assignment", "student", "first_name", "last_name", "email", "lms_user_id", "timestamp",
            "duedate", "seconds_late", "raw_score", "late_penalty", "score", "max_score", "manual", "status",
            "reasons"]
-
-
-def _late_plugin(cfg):
-    from nbgrader.plugins import LateSubmissionPlugin
-    try:
-        from traitlets.utils.importstring import import_item
-        cls_name = cfg.AssignLatePenalties.get("plugin_class", LateSubmissionPlugin)
-        cls = import_item(cls_name) if isinstance(cls_name, str) else cls_name
-    except Exception:
-        cls = LateSubmissionPlugin
-    return cls(config=cfg)
 
 
 def _iso(ts) -> str:
@@ -44,8 +34,7 @@ def collect(root, names=None) -> list[dict]:
     from .grade import load_results
     root = Path(course_root(root))
     cfg = load_config(root)
-    plugin = _late_plugin(cfg)
-    plugin.log.setLevel("WARNING")
+    plugin = late_plugin(cfg)
     rows = []
     with Gradebook(cfg.CourseDirectory.db_url, cfg.CourseDirectory.course_id) as gb:
         wanted = names or [a.name for a in gb.assignments]
@@ -81,7 +70,7 @@ def collect(root, names=None) -> list[dict]:
                         tests.append(t)
                 raw = float(sub.score)
                 late = float(sub.total_seconds_late or 0.0)
-                penalty = float(plugin.late_submission_penalty(student.id, raw, late) or 0.0) if late > 0 else 0.0
+                penalty = late_penalty(plugin, student.id, raw, late)
                 status = res.get("status", "not graded")
                 if manual and status == "needs_attention":
                     status = "graded by hand"

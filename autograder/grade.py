@@ -298,6 +298,8 @@ def _gradebook_entry(gb, cd, assignment, student, res):
     except MissingEntry:
         pass
     gb.db.commit()
+    from .gradebook import set_late_penalty
+    set_late_penalty(gb, cd.config, assignment, student)
 
 
 def ensure_assignment_in_gradebook(root: Path, assignment: str):

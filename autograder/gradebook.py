@@ -123,3 +123,38 @@ def refuse_nbgrader_autograde(root, argv: list[str]):
             f"nbgrader would overwrite its notebooks and gradebook scores. Grade with "
             f"`python -m autograder grade {owned[0]}` (or set EMBER_ALLOW_NBGRADER_AUTOGRADE=1 to hand "
             f"this course to nbgrader autograde).")
+
+
+def late_plugin(cfg):
+    """nbgrader's late-submission plugin as the course configures it (AssignLatePenalties.plugin_class,
+    LateSubmissionPlugin.penalty_method)."""
+    from nbgrader.plugins import LateSubmissionPlugin
+    from traitlets.utils.importstring import import_item
+    cls = cfg.AssignLatePenalties.get("plugin_class", LateSubmissionPlugin)
+    try:
+        cls = import_item(cls) if isinstance(cls, str) else cls
+    except ImportError:
+        cls = LateSubmissionPlugin
+    plugin = cls(config=cfg)
+    plugin.log.setLevel("WARNING")
+    return plugin
+
+
+def late_penalty(plugin, student: str, score: float, seconds_late: float) -> float:
+    """Points a submission `seconds_late` seconds after the due date loses (0 when on time)."""
+    if seconds_late <= 0:
+        return 0.0
+    return float(plugin.late_submission_penalty(student, score, seconds_late) or 0.0)
+
+
+def set_late_penalty(gb, cfg, assignment: str, student: str):
+    """The submission's late penalty in the gradebook, as nbgrader autograde records it (formgrader
+    shows it); `export` recomputes it from the due date it finds then."""
+    from nbgrader.api import MissingEntry
+    try:
+        nb = gb.find_submission_notebook(assignment, assignment, student)
+    except MissingEntry:
+        return
+    late = float(nb.assignment.total_seconds_late or 0.0)
+    nb.late_submission_penalty = late_penalty(late_plugin(cfg), student, float(nb.score), late) if late > 0 else None
+    gb.db.commit()

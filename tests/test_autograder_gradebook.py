@@ -54,6 +54,11 @@ def test_export_has_manual_grades_names_and_late_penalties(course):
         gb.update_or_create_assignment(A, duedate="2026-01-02 00:00:00 UTC")
         gb.find_grade("test_softmax", A, A, "bob").manual_score = 2     # formgrader's manual grade
         gb.db.commit()
+    cli("grade", A, "--course", str(course), "--student", "bob", "--quiet")  # a regrade keeps the hand score
+    with gradebook(course) as gb:                                   # and records the penalty, as nbgrader does
+        nb = gb.find_submission_notebook(A, A, "bob")
+        assert nb.score == 7 and nb.late_submission_penalty == 7
+        assert gb.find_submission_notebook(A, A, "alice").late_submission_penalty is None
     rows = {r["student"]: r for r in csv.DictReader(io.StringIO(cli("export", "--course", str(course)).stdout))}
     bob, alice = rows["bob"], rows["alice"]
     assert (bob["first_name"], bob["last_name"], bob["email"]) == ("Bob", "Builder", "bob@example.org")
