@@ -97,6 +97,9 @@ def test_authoring_rules(assignment):
     src = nbformat.read(source_notebook(COURSE, assignment), as_version=4)
     assert nbmod.lint_notebook(src) == []
     assert any(nbmod.is_test(c) for c in src.cells), "no graded test cells"
+    untagged = [nbmod.nbmeta(c).get("grade_id") for c in src.cells
+                if nbmod.is_test(c) and "raises-exception" not in c.metadata.get("tags", [])]
+    assert not untagged, f"test cells without the `raises-exception` tag (Run All stops at them): {untagged}"
     wrong = COURSE / "source" / assignment / "wrong.py"
     assert wrong.exists(), f"{wrong} missing (see course/AUTHORING.md)"
     answers = {nbmod.nbmeta(c).get("grade_id") for c in src.cells if nbmod.is_answer(c)}
