@@ -51,10 +51,15 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def _sbin(cmd: str) -> str:
+    """useradd & co. live in /usr/sbin, which a CI job's PATH may lack."""
+    return shutil.which(cmd) or f"/usr/sbin/{cmd}"
+
+
 def _why_not() -> str | None:
     if os.geteuid() != 0:
         return "needs root: it creates system accounts and the hub starts servers as them (CI runs as root)"
-    if not shutil.which("useradd"):
+    if not os.path.exists(_sbin("useradd")):
         return "needs useradd/groupadd (Debian's passwd package)"
     try:
         import jupyterhub  # noqa: F401
@@ -75,8 +80,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _run(*cmd, **kw):
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+def _run(cmd, *args, **kw):
+    return subprocess.run([_sbin(cmd), *args], check=True, capture_output=True, text=True, **kw)
 
 
 # ------------------------------------------------------------------ accounts and their clean-up
@@ -108,7 +113,7 @@ def _remove_account(name: str):
             except OSError:
                 pass
         time.sleep(0.3)
-    subprocess.run(["userdel", "-f", name], capture_output=True)
+    subprocess.run([_sbin("userdel"), "-f", name], capture_output=True)
 
 
 def _remove_stale_accounts():
@@ -118,7 +123,7 @@ def _remove_stale_accounts():
         if m and not os.path.exists(f"/proc/{m.group(1)}"):
             _remove_account(p.pw_name)
             for g in m.group(2).split(","):
-                subprocess.run(["groupdel", g], capture_output=True)
+                subprocess.run([_sbin("groupdel"), g], capture_output=True)
 
 
 def _open_for_others(paths) -> dict:
@@ -164,14 +169,14 @@ class Class:
             g = self.staff_group if u in (self.instructor, self.grader) else self.student_group
             _run("useradd", "-m", "-d", str(self.home / u), "-g", g, "-s", "/bin/bash", "-c", gecos, u)
             self.passwords[u] = secrets.token_urlsafe(12)
-        subprocess.run(["chpasswd"], input="".join(f"{u}:{pw}\n" for u, pw in self.passwords.items()),
+        subprocess.run([_sbin("chpasswd")], input="".join(f"{u}:{pw}\n" for u, pw in self.passwords.items()),
                        check=True, text=True, capture_output=True)
 
     def remove_accounts(self):
         for u in [self.instructor, self.grader, *self.students]:
             _remove_account(u)
         for g in (self.staff_group, self.student_group):
-            subprocess.run(["groupdel", g], capture_output=True)
+            subprocess.run([_sbin("groupdel"), g], capture_output=True)
 
     # folders
     def create_folders(self):
