@@ -116,6 +116,15 @@ def test_multiply_by_a_constant_saves_nothing():
     c.mul_(2)
     with pytest.raises(RuntimeError, match="MulBackward0"):
         d.sum().backward()
+    y = w * 1
+    z = y / 4          # y is read only for the divisor's gradient: not saved
+    y.add_(1)
+    z.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [0.25] * 3)
+    q = 1 / y          # the divisor is read for its own gradient: saved
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="DivBackward0"):
+        q.sum().backward()
 
 
 def test_inplace_ops_record_in_graph():

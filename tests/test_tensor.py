@@ -126,6 +126,11 @@ def test_matmul_shape_error_names_inner_dimensions():
         a @ b
     with pytest.raises(ShapeError, match="mm: expects two 2-d"):
         ember.mm(ember.ones(3), ember.ones(3))
+    w = ember.ones(100, 10, requires_grad=True)
+    with pytest.raises(ShapeError, match=r"shapes \(64, 1000\) and \(100, 10\).*inner dimensions"):
+        a.mm(w)
+    with pytest.raises(DTypeError, match="mm: expected both matrices to have the same dtype"):
+        a.mm(ember.ones(1000, 2, dtype=ember.float64))
 
 
 def test_broadcast_error_names_op_and_shapes():
@@ -159,6 +164,12 @@ def test_dtype_and_device_errors():
     with pytest.raises(DTypeError, match="can't be cast"):
         t = ember.arange(3)
         t += 0.5
+    for divide in (lambda t: t.div_(2), lambda t: t.__itruediv__(ember.ones(3)), lambda t: t.div_(2.0)):
+        with pytest.raises(DTypeError, match="div_: result type float can't be cast.*int64"):
+            divide(ember.arange(3))
+    t = ember.arange(3.0)
+    t.div_(2)
+    assert t.tolist() == [0.0, 0.5, 1.0] and t.div_.__name__ == "div_" and t.mul_.__name__ == "mul_"
     with pytest.raises(DTypeError, match="mean\\(\\) needs a floating point"):
         ember.arange(3).mean()
 

@@ -19,14 +19,23 @@ class Op(Node):
     """A built-in differentiable op. Subclasses define `forward(*arrays, **attrs)` -> array and
     `backward(grad)` -> one array (or None) per input; `saves` lists the inputs whose values
     backward reads (they are checked for in-place edits); `saves_output` likewise for the result.
-    `reads_for` maps a saved input to the input whose gradient is the only one that reads it
-    (Mul's `a` is read only for b's gradient): `x * 2` saves nothing, as in PyTorch.
+    `reads_for` maps a saved input to the one input whose gradient reads it (Mul reads `a` only
+    for b's gradient): it is saved only when that gradient is wanted, so in `y = x * c` with a
+    constant c, x is not saved and may be edited in place before backward, as in PyTorch.
     """
 
     saves: tuple = ()
     reads_for: dict = {}
     saves_output = False
     differentiable = True
+    # `saves` split by `reads_for` once per class, so that apply() pays nothing for reads_for
+    _saves_always: tuple = ()  # inputs saved whenever they are tensors
+    _saves_if: tuple = ()      # (input, reader): saved only when input `reader` needs a gradient
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._saves_always = tuple(i for i in cls.saves if i not in cls.reads_for)
+        cls._saves_if = tuple((i, cls.reads_for[i]) for i in cls.saves if i in cls.reads_for)
 
     def forward(self, *arrays, **attrs):
         raise NotImplementedError
@@ -86,13 +95,16 @@ class Op(Node):
         node._seq = next(_sequence)
         if cls.saves:
             saved = []
-            reads_for = cls.reads_for
-            for i in cls.saves:
+            for i in cls._saves_always:
                 t = inputs[i]
                 if isinstance(t, Tensor):
-                    if reads_for and i in reads_for and edges[reads_for[i]][0] is None:
-                        continue  # only an input that needs no gradient reads it
                     saved.append((t._vc, t._vc[0], i))
+            if cls._saves_if:
+                for i, reader in cls._saves_if:
+                    t = inputs[i]
+                    # not when only the gradient of an input that needs none would read it
+                    if edges[reader] is not _NO_EDGE and isinstance(t, Tensor):
+                        saved.append((t._vc, t._vc[0], i))
             node._saved_versions = saved
         if cls.saves_output:
             node._saved_versions = [*node._saved_versions, (result._vc, 0, -1)]

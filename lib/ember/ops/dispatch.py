@@ -92,8 +92,9 @@ def apply_binary(op_cls, a, b, name: str) -> Tensor:
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             ready = a._device is b._device and a._data.dtype == b._data.dtype
-        else:
-            ready = _weak_scalar(a, b)
+        else:  # _weak_scalar(a, b), written out: `x * 2` and `x ** 2` are this common
+            kind = a._data.dtype.kind
+            ready = (b.__class__ is float and kind == "f") or (b.__class__ is int and kind in "fiu")
     else:
         ready = isinstance(b, Tensor) and _weak_scalar(b, a)
     if not ready:

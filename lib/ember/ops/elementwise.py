@@ -38,7 +38,7 @@ class Sub(Op):
         return a - b
 
     def backward(self, grad):
-        return grad, (-grad if self.needs(1) else None)
+        return grad, (None if self.next_functions[1][0] is None else -grad)
 
     def vjp(self, grad):
         return grad, (-grad if self.needs(1) else None)
@@ -55,8 +55,8 @@ class Mul(Op):
         return a * b
 
     def backward(self, grad):
-        return (grad * self.b if self.needs(0) else None,
-                grad * self.a if self.needs(1) else None)
+        (to_a, _), (to_b, _) = self.next_functions  # needs(0), needs(1) without two calls
+        return (None if to_a is None else grad * self.b, None if to_b is None else grad * self.a)
 
     def vjp(self, grad):
         a, b = self.saved_input(0, self.a), self.saved_input(1, self.b)
@@ -74,9 +74,9 @@ class Div(Op):
         return a / b
 
     def backward(self, grad):
-        ga = grad / self.b if self.needs(0) else None
-        gb = -grad * self.a / (self.b * self.b) if self.needs(1) else None
-        return ga, gb
+        (to_a, _), (to_b, _) = self.next_functions
+        return (None if to_a is None else grad / self.b,
+                None if to_b is None else -grad * self.a / (self.b * self.b))
 
     def vjp(self, grad):
         a, b = self.saved_input(0, self.a), self.saved_input(1, self.b)
@@ -94,8 +94,9 @@ class Pow(Op):
 
     def backward(self, grad):
         a, b = self.a, self.b
-        ga = None
-        if self.needs(0):
+        (to_a, _), (to_b, _) = self.next_functions
+        ga = gb = None
+        if to_a is not None:
             if type(b) in (int, float):
                 # x**2, the common case: a + a is exactly 2a, and cheaper than a number times an
                 # array; x**0 is constant, its gradient 0 even at x = 0 (not 0 * inf)
@@ -104,8 +105,7 @@ class Pow(Op):
                 xp = _xp(a, b)
                 with xp.errstate(divide="ignore", invalid="ignore"):
                     ga = xp.where(b == 0, 0, grad * b * a ** (b - 1))
-        gb = None
-        if self.needs(1):
+        if to_b is not None:
             xp = _xp(a, b)
             with xp.errstate(divide="ignore", invalid="ignore"):
                 gb = grad * a ** b * xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), 0)
@@ -341,10 +341,6 @@ def rpow(a, b):
 
 def _inplace_op(op_cls, name, array_op):
     def method(self, other, *, alpha=1):
-        if op_cls is Div and self._data.dtype.kind != "f":
-            raise DTypeError(f"{name}: result type float can't be cast to the tensor's dtype "
-                             f"{self.dtype} in place (true division of integers gives floats); "
-                             f"use x = x / y, x //= y, or convert first with .float()")
         if alpha != 1:
             other = other * alpha
         elif (not _state.enabled and isinstance(other, Tensor) and other._device is self._device
@@ -354,8 +350,17 @@ def _inplace_op(op_cls, name, array_op):
             self._vc[0] += 1
             return self
         return inplace(self, op_cls, (other,), name)
-    method.__name__ = name
-    return method
+
+    def div_method(self, other, *, alpha=1):
+        if self._data.dtype.kind != "f":
+            raise DTypeError(f"{name}: result type float can't be cast to the tensor's dtype "
+                             f"{self.dtype} in place (true division of integers gives floats); "
+                             f"use x = x / y, x //= y, or convert first with .float()")
+        return method(self, other, alpha=alpha)
+
+    chosen = div_method if op_cls is Div else method  # the check costs add_/sub_/mul_ nothing
+    chosen.__name__ = name
+    return chosen
 
 
 def clamp_(x: Tensor, min=None, max=None) -> Tensor:

@@ -41,11 +41,12 @@ class CopyFrom(Op):
 
 
 def _overwrite(x: Tensor, name: str, write, op_cls, others=(), **attrs) -> Tensor:
-    if _state.enabled and (x._requires_grad or others and any(o._requires_grad for o in others)):
-        return inplace(x, op_cls, others, name, **attrs)
-    if x._no_grad_view and _state.enabled:
-        from .dispatch import no_grad_view_error
-        raise no_grad_view_error(name)
+    if _state.enabled:
+        if x._requires_grad or others and any(o._requires_grad for o in others):
+            return inplace(x, op_cls, others, name, **attrs)
+        if x._no_grad_view:
+            from .dispatch import no_grad_view_error
+            raise no_grad_view_error(name)
     write(x._data)  # nothing recorded, so nothing else for check_inplace to refuse
     x._vc[0] += 1
     return x

@@ -94,17 +94,22 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
     """Product of two matrices (2-d only, like torch.mm)."""
     if not isinstance(b, Tensor):
         raise TypeError(f"mm: the second argument must be a Tensor, got {type(b).__name__}")
-    if a._data.ndim != 2 or b._data.ndim != 2:
+    x, y = a._data, b._data
+    if x.ndim != 2 or y.ndim != 2:
         raise ShapeError(f"mm: expects two 2-d matrices, got shapes {tuple(a.shape)} and "
                          f"{tuple(b.shape)}; use matmul (@) for vectors or batches")
-    if a._data.dtype != b._data.dtype:
-        raise DTypeError(f"mm: expected both matrices to have the same dtype, got {a.dtype} and {b.dtype} "
-                         f"(as in PyTorch, mm does not promote); convert one, e.g. a.to({b.dtype})")
+    if x.dtype != y.dtype:
+        raise DTypeError(f"mm: expected both matrices to have the same dtype, got {a.dtype} and "
+                         f"{b.dtype} (as in PyTorch, mm does not promote); convert one, e.g. "
+                         f"a.to({b.dtype})")
     if a._device is not b._device:
         return matmul(a, b)
-    if a._data.shape[1] != b._data.shape[0]:
-        raise _matmul_error(a, b)
-    return MatMul.apply(a, b)
+    try:
+        return MatMul.apply(a, b)
+    except ValueError:  # checked only on failure: it costs every good call otherwise
+        if x.shape[1] != y.shape[0]:
+            raise _matmul_error(a, b) from None
+        raise
 
 
 def bmm(a: Tensor, b: Tensor) -> Tensor:
