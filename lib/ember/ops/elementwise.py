@@ -1,5 +1,5 @@
-"""Elementwise math: arithmetic with broadcasting (the unary ops live in unary.py), and the
-public functions and in-place methods of both."""
+"""Elementwise math: arithmetic with broadcasting, its public functions and in-place methods, and
+the Tensor methods of all elementwise ops (the unary ones live in unary.py)."""
 from __future__ import annotations
 
 import math
@@ -10,9 +10,10 @@ from ..autograd.grad_mode import _state
 from ..tensor import Tensor
 from ..errors import ArgumentError, DivisionByZeroError, DTypeError
 from ..backend import array_module_of as _xp
-from .dispatch import apply_binary, inplace, to_tensor
-from .unary import (Abs, Ceil, Clamp, Cos, Exp, Expm1, Floor, Log, Log1p, Neg, Relu, Round,
-                    Sigmoid, Sign, Sin, Sqrt, Tanh, Trunc)
+from .dispatch import apply_binary, inplace
+from .unary import (_IN_PLACE, abs, ceil, clamp, clamp_, clamp_max, clamp_min, cos,  # noqa: F401
+                    exp, expm1, floor, log, log1p, neg, relu, relu_, round, sigmoid, sign, sin,
+                    sqrt, tanh, trunc)
 
 
 # ---- binary ------------------------------------------------------------------------------------
@@ -26,8 +27,7 @@ class Add(Op):
     def backward(self, grad):
         return grad, grad
 
-    def vjp(self, grad):
-        return grad, grad
+    vjp = backward  # the same code works on Tensors (recorded)
 
 
 class Sub(Op):
@@ -40,8 +40,7 @@ class Sub(Op):
     def backward(self, grad):
         return grad, (None if self.next_functions[1][0] is None else -grad)
 
-    def vjp(self, grad):
-        return grad, (-grad if self.needs(1) else None)
+    vjp = backward
 
 
 class Mul(Op):
@@ -262,42 +261,6 @@ def minimum(a, b) -> Tensor:
     return apply_binary(Minimum, a, b, "minimum")
 
 
-def _unary(op_cls):
-    if op_cls in (Neg, Abs, Sign, Relu):  # integers stay integers
-        def fn(x: Tensor) -> Tensor:
-            return op_cls.apply(x if isinstance(x, Tensor) else to_tensor(x))
-    else:
-        def fn(x: Tensor) -> Tensor:
-            if not isinstance(x, Tensor):
-                x = to_tensor(x)
-            if x._data.dtype.kind != "f":  # as PyTorch: integers give the default float dtype
-                from ..dtypes import DEFAULT_FLOAT
-                from .conversion import to_dtype
-                x = to_dtype(x, DEFAULT_FLOAT)
-            return op_cls.apply(x)
-    fn.__name__ = op_cls.__name__.lower()
-    fn.__doc__ = f"{op_cls.__name__} elementwise. Backward: {op_cls.rule}"
-    return fn
-
-
-neg, exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos, sign, log1p, expm1 = (
-    _unary(c) for c in (Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Relu, Sin, Cos, Sign, Log1p, Expm1))
-
-
-def _stepwise(op_cls):
-    def fn(x: Tensor) -> Tensor:
-        x = x if isinstance(x, Tensor) else to_tensor(x)
-        if x._data.dtype.kind != "f":
-            return x.clone()  # integers are whole already (a copy, as PyTorch)
-        return op_cls.apply(x)
-    fn.__name__ = op_cls.__name__.lower()
-    fn.__doc__ = f"{op_cls.__name__} elementwise; its gradient is 0 (piecewise constant)."
-    return fn
-
-
-floor, ceil, round, trunc = (_stepwise(c) for c in (Floor, Ceil, Round, Trunc))
-
-
 def rsqrt(x: Tensor) -> Tensor:
     """1 / sqrt(x)."""
     return pow(sqrt(x), -1.0)
@@ -306,21 +269,6 @@ def rsqrt(x: Tensor) -> Tensor:
 def reciprocal(x: Tensor) -> Tensor:
     """1 / x (integers give the default float dtype, as in PyTorch)."""
     return div(1.0, x)
-
-
-def clamp_min(x: Tensor, min) -> Tensor:
-    return clamp(x, min=min)
-
-
-def clamp_max(x: Tensor, max) -> Tensor:
-    return clamp(x, max=max)
-
-
-def clamp(x: Tensor, min=None, max=None) -> Tensor:
-    """Limit values to [min, max]; `x.clamp(min=0)` is ReLU."""
-    if min is None and max is None:
-        raise ArgumentError("clamp: at least one of min and max must be given")
-    return Clamp.apply(x, min=min, max=max)
 
 
 def square(x: Tensor) -> Tensor:
@@ -363,14 +311,6 @@ def _inplace_op(op_cls, name, array_op):
     return chosen
 
 
-def clamp_(x: Tensor, min=None, max=None) -> Tensor:
-    return inplace(x, Clamp, (), "clamp_", min=min, max=max)
-
-
-def relu_(x: Tensor) -> Tensor:
-    return inplace(x, Relu, (), "relu_")
-
-
 add_, sub_, mul_, div_ = (_inplace_op(c, n, f) for c, n, f in
                           ((Add, "add_", operator.iadd), (Sub, "sub_", operator.isub),
                            (Mul, "mul_", operator.imul), (Div, "div_", operator.itruediv)))
@@ -378,22 +318,6 @@ add_, sub_, mul_, div_ = (_inplace_op(c, n, f) for c, n, f in
 
 def pow_(x: Tensor, e) -> Tensor:
     return inplace(x, Pow, (e,), "pow_")
-
-
-def _unary_(op_cls, name):
-    def method(self: Tensor) -> Tensor:
-        if self._data.dtype.kind != "f" and op_cls not in (Neg, Abs, Sign):
-            raise DTypeError(f"{name}: result type float can't be cast to the tensor's dtype "
-                             f"{self.dtype} in place; use the out-of-place {name[:-1]}() or "
-                             f"convert first with .float()")
-        return inplace(self, op_cls, (), name)
-    method.__name__ = name
-    return method
-
-
-_IN_PLACE = {f"{c.__name__.lower()}_": _unary_(c, f"{c.__name__.lower()}_") for c in
-             (Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Sin, Cos, Sign, Log1p, Expm1, Floor, Ceil,
-              Round, Trunc)}
 
 
 METHODS = {

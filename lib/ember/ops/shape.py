@@ -75,14 +75,7 @@ class Cat(Op):
             start += n
         return tuple(out)
 
-    def vjp(self, grad):
-        out, start = [], 0
-        for i, n in enumerate(self.sizes):
-            sl = [slice(None)] * grad.ndim
-            sl[self.dim] = slice(start, start + n)
-            out.append(grad[tuple(sl)] if self.needs(i) else None)
-            start += n
-        return tuple(out)
+    vjp = backward  # the same slicing, recorded when grad is a Tensor
 
 
 def _shape_arg(shape) -> tuple:

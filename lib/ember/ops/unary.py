@@ -1,9 +1,12 @@
 """Unary elementwise ops: the functions of neural nets, each with its backward (and vjp, the
-backward recorded for create_graph)."""
+backward recorded for create_graph); their public functions and in-place methods."""
 from __future__ import annotations
 
 from ..autograd.function import Op
 from ..backend import array_module_of as _xp
+from ..errors import ArgumentError, DTypeError
+from ..tensor import Tensor
+from .dispatch import inplace, to_tensor
 
 
 class Neg(Op):
@@ -15,8 +18,7 @@ class Neg(Op):
     def backward(self, grad):
         return (-grad,)
 
-    def vjp(self, grad):
-        return (-grad,)
+    vjp = backward  # the same code works on Tensors (recorded)
 
 
 class Exp(Op):
@@ -193,8 +195,7 @@ class Sign(Op):
     def backward(self, grad):
         return (grad * 0,)
 
-    def vjp(self, grad):
-        return (grad * 0,)
+    vjp = backward
 
 
 class Log1p(Op):
@@ -238,8 +239,7 @@ class _Stepwise(Op):
     def backward(self, grad):
         return (grad * 0,)
 
-    def vjp(self, grad):
-        return (grad * 0,)
+    vjp = backward
 
 
 class Floor(_Stepwise):
@@ -256,3 +256,79 @@ class Round(_Stepwise):
 
 class Trunc(_Stepwise):
     fn = "trunc"
+
+
+# ---- public functions and in-place methods ---------------------------------------------------
+def _unary(op_cls):
+    if op_cls in (Neg, Abs, Sign, Relu):  # integers stay integers
+        def fn(x: Tensor) -> Tensor:
+            return op_cls.apply(x if isinstance(x, Tensor) else to_tensor(x))
+    else:
+        def fn(x: Tensor) -> Tensor:
+            if not isinstance(x, Tensor):
+                x = to_tensor(x)
+            if x._data.dtype.kind != "f":  # as PyTorch: integers give the default float dtype
+                from ..dtypes import DEFAULT_FLOAT
+                from .conversion import to_dtype
+                x = to_dtype(x, DEFAULT_FLOAT)
+            return op_cls.apply(x)
+    fn.__name__ = op_cls.__name__.lower()
+    fn.__doc__ = f"{op_cls.__name__} elementwise. Backward: {op_cls.rule}"
+    return fn
+
+
+neg, exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos, sign, log1p, expm1 = (
+    _unary(c) for c in (Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Relu, Sin, Cos, Sign, Log1p, Expm1))
+
+
+def _stepwise(op_cls):
+    def fn(x: Tensor) -> Tensor:
+        x = x if isinstance(x, Tensor) else to_tensor(x)
+        if x._data.dtype.kind != "f":
+            return x.clone()  # integers are whole already (a copy, as PyTorch)
+        return op_cls.apply(x)
+    fn.__name__ = op_cls.__name__.lower()
+    fn.__doc__ = f"{op_cls.__name__} elementwise; its gradient is 0 (piecewise constant)."
+    return fn
+
+
+floor, ceil, round, trunc = (_stepwise(c) for c in (Floor, Ceil, Round, Trunc))
+
+
+def clamp_min(x: Tensor, min) -> Tensor:
+    return clamp(x, min=min)
+
+
+def clamp_max(x: Tensor, max) -> Tensor:
+    return clamp(x, max=max)
+
+
+def clamp(x: Tensor, min=None, max=None) -> Tensor:
+    """Limit values to [min, max]; `x.clamp(min=0)` is ReLU."""
+    if min is None and max is None:
+        raise ArgumentError("clamp: at least one of min and max must be given")
+    return Clamp.apply(x, min=min, max=max)
+
+
+def clamp_(x: Tensor, min=None, max=None) -> Tensor:
+    return inplace(x, Clamp, (), "clamp_", min=min, max=max)
+
+
+def relu_(x: Tensor) -> Tensor:
+    return inplace(x, Relu, (), "relu_")
+
+
+def _unary_(op_cls, name):
+    def method(self: Tensor) -> Tensor:
+        if self._data.dtype.kind != "f" and op_cls not in (Neg, Abs, Sign):
+            raise DTypeError(f"{name}: result type float can't be cast to the tensor's dtype "
+                             f"{self.dtype} in place; use the out-of-place {name[:-1]}() or "
+                             f"convert first with .float()")
+        return inplace(self, op_cls, (), name)
+    method.__name__ = name
+    return method
+
+
+_IN_PLACE = {f"{c.__name__.lower()}_": _unary_(c, f"{c.__name__.lower()}_") for c in
+             (Neg, Exp, Log, Sqrt, Abs, Tanh, Sigmoid, Sin, Cos, Sign, Log1p, Expm1, Floor, Ceil,
+              Round, Trunc)}
