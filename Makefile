@@ -5,8 +5,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 COURSE ?= $(CURDIR)/course
-# Jupyter settings per role (deploy/jupyter/<role>): the student view has no nbgrader instructor tools.
-STUDENT_VIEW := JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/jupyter/student
+# Jupyter settings per role (deploy/jupyter/<role>): a self-learner's view has no nbgrader tools but
+# Validate (no exchange, no course); a hub student's (deploy/jupyter/student) adds the Assignments tab.
+SELF_VIEW    := JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/jupyter/self
 STAFF_VIEW   := JUPYTER_CONFIG_PATH=$(CURDIR)/deploy/jupyter/staff EMBER_COURSE=$(COURSE)
 
 .PHONY: lab instructor nbgrader hub-deps test release bench clean
@@ -18,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)  ## a self-learner's JupyterLab on notebooks/ (student view)
-	$(STUDENT_VIEW) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG)
+	$(SELF_VIEW) $(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks $(ROOT_FLAG)
 
 instructor: $(STAMP)  ## the instructor's JupyterLab on course/ (or COURSE=...), with formgrader
 	test -n "$$EMBER_EXCHANGE" || test -d /srv/nbgrader/exchange || mkdir -p $(COURSE)/exchange
