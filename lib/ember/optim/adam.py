@@ -60,7 +60,9 @@ class Adam(Optimizer):
         denom = xp.sqrt(v)
         denom /= math.sqrt(1 - beta2 ** t)
         denom += group["eps"]
-        p._data -= (lr / (1 - beta1 ** t)) * m / denom
+        step = xp.divide(m, denom, out=denom)  # in denom's memory: no temporaries
+        step *= lr / (1 - beta1 ** t)
+        p._data -= step
 
 
 class AdamW(Adam):

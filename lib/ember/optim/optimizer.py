@@ -123,15 +123,16 @@ class Optimizer:
         return Tensor._make(_np.zeros((), dtype=_np.float32))
 
     @staticmethod
-    def _count_step(state: dict) -> int:
-        """Add 1 to state['step'] (a tensor, or a number from an old state_dict) and return it."""
+    def _count_step(state: dict) -> float:
+        """Add 1 to state['step'] (a tensor, or a number from an old state_dict) and return it
+        (a whole float: int() would cost as much as the rest)."""
         step = state["step"]
         if step.__class__ is not Tensor:
             step = state["step"] = Tensor._make(_np.asarray(step, dtype=_np.float32))
         a = step._data
-        t = a.item() + 1
+        t = a.item() + 1.0
         a[()] = t  # not `a += 1`: a ufunc on a 0-d array costs ~15x more
-        return int(t)
+        return t
 
     # ---- saving and restoring ----------------------------------------------------------------
     def state_dict(self) -> dict:
