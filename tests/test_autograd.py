@@ -498,3 +498,22 @@ def test_inplace_on_a_view_made_under_no_grad_raises_with_grad_enabled():
         c = ember.ones(3)[0:2]
     c.mul_(2)                                # a view of a constant: nothing to track
     assert c.tolist() == [2.0, 2.0]
+
+
+class _NoteFirst(ember.autograd.Function):
+    """Several outputs, the first not a tensor (passed through as it is, as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return "note", x * 2, x * 3
+
+    @staticmethod
+    def backward(ctx, _, g_double, g_triple):
+        return g_double * 2 + g_triple * 3
+
+
+def test_function_outputs_after_a_non_tensor_one_get_gradients():
+    x = rand64(3, seed=3)
+    note, a, b = _NoteFirst.apply(x)
+    assert note == "note" and a.requires_grad and b.requires_grad
+    assert_grad_matches(lambda x: _NoteFirst.apply(x)[1] + _NoteFirst.apply(x)[2] ** 2, x)

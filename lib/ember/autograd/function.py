@@ -285,7 +285,8 @@ class Function:
         if not (_state.enabled and any(node.needs_input_grad)):
             return out
         non_diff = {id(t) for t in getattr(node, "_non_differentiable", ())}
-        node._device = next(o._device for o in outs if isinstance(o, Tensor))
+        first = next(o for o in outs if isinstance(o, Tensor))
+        node._device = first._device
         node.next_functions = tuple((a._grad_node(), 0) if isinstance(a, Tensor) else (None, 0)
                                     for a in args)
         node._seq = next(_sequence)
@@ -293,8 +294,8 @@ class Function:
             node.output_shape = out._data.shape
             node.output_dtype = out._data.dtype
             return _attach(cls, node, out, tensors, id(out) in non_diff)
-        node.output_shape, node.output_dtype = (), _token(outs[0]._data if isinstance(
-            outs[0], Tensor) else _np_asarray(0.0)).dtype
+        # the node itself is sent only its slots' tokens (see _OutputSlot)
+        node.output_shape, node.output_dtype = (), _token(first._data).dtype
         node._slots = [None] * len(outs)
         node._out_meta = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), None)
                                for o in outs)
