@@ -33,6 +33,7 @@ class Module:
     `__init__`, compute the output in `forward`, and call the module like a function."""
 
     training: bool
+    _has_hooks = False      # set on the instance by the first register_*_hook
 
     def __init__(self) -> None:
         set_ = object.__setattr__
@@ -53,17 +54,20 @@ class Module:
                                   f"function: define forward(self, x) in your subclass")
 
     def __call__(self, *args, **kwargs):
-        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
-                or self._backward_pre_hooks):
+        if not self._has_hooks:
             return self.forward(*args, **kwargs)
         return call_with_hooks(self, args, kwargs)
+
+    def _add_hook(self, hooks, hook, prepend, *extra_dicts) -> RemovableHandle:
+        object.__setattr__(self, "_has_hooks", True)   # one flag for __call__ to test, never reset
+        return add_hook(hooks, hook, prepend, *extra_dicts)
 
     # ---- hooks (the calling side is in hooks.py) ----------------------------------------------
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:
         """Call `hook(module, args)` before every forward; a non-None return replaces args
         (with_kwargs: `hook(module, args, kwargs)` returning (args, kwargs))."""
-        handle = add_hook(self._forward_pre_hooks, hook, prepend,
+        handle = self._add_hook(self._forward_pre_hooks, hook, prepend,
                           self._forward_pre_hooks_with_kwargs)
         if with_kwargs:
             self._forward_pre_hooks_with_kwargs[handle.id] = True
@@ -75,7 +79,7 @@ class Module:
         """Call `hook(module, args, output)` after every forward; a non-None return replaces
         the output (with_kwargs: `hook(module, args, kwargs, output)`). always_call: also when
         forward raises (output None)."""
-        handle = add_hook(self._forward_hooks, hook, prepend, self._forward_hooks_with_kwargs,
+        handle = self._add_hook(self._forward_hooks, hook, prepend, self._forward_hooks_with_kwargs,
                           self._forward_hooks_always_called)
         if with_kwargs:
             self._forward_hooks_with_kwargs[handle.id] = True
@@ -88,13 +92,13 @@ class Module:
         """Call `hook(module, grad_input, grad_output)` once the gradients with respect to the
         module's positional inputs are computed; a non-None return (one entry per input)
         replaces grad_input. Each is a tuple, None where there is no gradient."""
-        return add_hook(self._backward_hooks, hook, prepend)
+        return self._add_hook(self._backward_hooks, hook, prepend)
 
     def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False
                                         ) -> RemovableHandle:
         """Call `hook(module, grad_output)` once the gradients with respect to the module's
         outputs are computed, before they flow into it; a non-None return replaces them."""
-        return add_hook(self._backward_pre_hooks, hook, prepend)
+        return self._add_hook(self._backward_pre_hooks, hook, prepend)
 
     # ---- registration ------------------------------------------------------------------------
     def _check_init(self, what: str) -> None:
