@@ -165,7 +165,10 @@ class GraphWidget(widgets.VBox):
     def select(self, node_id):
         """Show `node_id` (an id of `description`, or a group's `("group", name)`) in the panel."""
         vid = self.graph.visible_id(node_id)
-        self._picker.value = vid if vid in self.graph.view else None
+        if vid in self.graph.view:
+            self._picker.value = vid
+        else:
+            self._picker.index = 0               # the "(pick a node)" line, not a blank box
 
     def expand(self, group=None):
         """Expand one group (by name) or, with no argument, all of them."""
@@ -183,7 +186,10 @@ class GraphWidget(widgets.VBox):
         with self.hold_trait_notifications():
             self._picker.unobserve(self._on_pick, names="value")
             self._picker.options = [("(pick a node)", None)] + options
-            self._picker.value = sel
+            if sel is None:
+                self._picker.index = 0
+            else:
+                self._picker.value = sel
             self._picker.observe(self._on_pick, names="value")
         self._selected = sel
         self._all.description = ("collapse all" if self.graph.expanded and

@@ -93,7 +93,7 @@ class BackpropStepper(widgets.VBox):
             options=[("(jump to a node)", None)] + [
                 (f"step {k + 1}: {self.description[s.node_id].label}", k + 1)
                 for k, s in enumerate(self.steps)],
-            value=None, layout=widgets.Layout(width="300px"))
+            index=0, layout=widgets.Layout(width="300px"))
         self._jump.add_class("ember-step-picker")
         self._jump.observe(self._on_jump, names="value")
         self._info = widgets.HTML()
@@ -167,7 +167,7 @@ class BackpropStepper(widgets.VBox):
     def _on_jump(self, change):
         if change["new"] is not None:
             self._go(change["new"])
-            self._jump.value = None
+            self._jump.index = 0                 # back to "(jump to a node)"
 
     def _go(self, k):
         self._slider.value = max(1, min(len(self.steps), int(k)))
