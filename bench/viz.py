@@ -27,8 +27,8 @@ import ember.viz as viz  # noqa: E402
 def numpy_step():
     """A two-layer net's forward, backward and SGD update in numpy: ~0.06 ms."""
     rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((64, 32)), rng.standard_normal((64, 1))
-    w1, w2 = rng.standard_normal((32, 64)) * 0.2, rng.standard_normal((64, 1)) * 0.2
+    x, y = rng.standard_normal((128, 48)), rng.standard_normal((128, 1))
+    w1, w2 = rng.standard_normal((48, 64)) * 0.2, rng.standard_normal((64, 1)) * 0.2
 
     def step():
         nonlocal w1, w2
