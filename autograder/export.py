@@ -31,7 +31,7 @@ def collect(root, names=None) -> list[dict]:
     """One row per (assignment, student) known to the gradebook, plus per-test detail."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    from .grade import load_results
+    from .store import load_results
     root = Path(course_root(root))
     cfg = load_config(root)
     plugin = late_plugin(cfg)

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from . import notebook as nbmod
 from .course import load_config, nbgrader_api, source_notebook
-
-RESULT_FILE = "ember-result.json"
+from .store import RESULT_FILE
 
 
 class GradebookError(RuntimeError):
