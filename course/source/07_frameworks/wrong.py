@@ -145,7 +145,8 @@ def train_keras(x, y, weights, lr, steps):
     return list(history.history["loss"])
 
 
-CAFFE_NET = """
+def caffe_net():
+    return """
 name: "two_layer"
 layer { name: "data" type: "Input" top: "x" top: "y"
         input_param { shape { dim: 32 dim: 10 } shape { dim: 32 dim: 2 } } }
@@ -157,7 +158,7 @@ layer { name: "loss" type: "EuclideanLoss" bottom: "fc2" bottom: "y" top: "loss"
 
 
 def train_caffe(x, y, weights, lr, steps):
-    net = ember.config.build_model(ember.config.parse_prototxt(CAFFE_NET))
+    net = ember.config.build_model(ember.config.parse_prototxt(caffe_net()))
     with torch.no_grad():
         for p, w in zip(net.parameters(), weights):
             p.copy_(torch.from_numpy(w))
