@@ -92,7 +92,7 @@ def _preexec(limits: Limits, mode: str, uid: int | None, files):
     mem = limits.memory_mb << 20
     cpu = int(limits.total_timeout) + 10
     plan = rootfs.plan([str(h) for h in limits.hide], limits.scratch_mb) if mode != "none" else None
-    files = [(str(src), rel) for src, rel in files]
+    files = [(os.path.abspath(src), rel) for src, rel in files]  # copied in after the root changes
     ids = os.geteuid(), os.getegid()
     nproc_user = None
     if mode != "uid":

@@ -58,3 +58,18 @@ def test_warnings_are_grouped_by_cell():
     out = ("<cell test_x>:3: UserWarning: careful\n  more\n/lib/ember/tensor.py:10: DeprecationWarning: old\n"
            "<cell test_x>:3: UserWarning: careful\n")
     assert warnings_by_cell(out) == {"test_x": ["UserWarning: careful"], "": ["DeprecationWarning: old"]}
+
+
+def test_relative_path_with_a_data_file(tmp_path):
+    """The README's form, `check notebooks/x.ipynb` from the checkout: the data file beside the
+    notebook reaches the sandbox (a relative source path once broke the copy into its new root)."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    (folder / "data.txt").write_text("42")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [_cell("from autograder import check\ncheck.equal(open('data.txt').read(), '42')\n",
+                      "test_data", grade=True, points=1)]
+    nbformat.write(nb, folder / "nb.ipynb")
+    r = subprocess.run([sys.executable, "-m", "autograder", "check", "notebooks/nb.ipynb"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and "PASS test_data" in r.stdout, r.stdout + r.stderr
