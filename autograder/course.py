@@ -82,6 +82,14 @@ def ignore_patterns(root: Path) -> list[str]:
         return [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "wrong.py"]
 
 
+def not_course_files(folder: str, names: list[str]) -> set[str]:
+    """shutil.copytree's ignore= for an assignment folder: checkpoints, caches, and anything that is
+    not a file or folder (a running kernel's IPC sockets beside a notebook) stay out of the copy."""
+    paths = {n: os.path.join(folder, n) for n in names}
+    return {n for n, p in paths.items()
+            if n in (".ipynb_checkpoints", "__pycache__") or not (os.path.isfile(p) or os.path.isdir(p))}
+
+
 def data_files(root: Path, assignment: str) -> list[Path]:
     """Files beside the source notebook that students get (no notebooks, nothing ignored)."""
     import fnmatch

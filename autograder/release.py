@@ -8,14 +8,14 @@ runs give byte-identical files.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import nbformat
 
-from .course import assignments, course_root, data_files, nbgrader_api, source_notebook, REPO_ROOT
+from .course import (assignments, course_root, data_files, nbgrader_api, not_course_files, source_notebook,
+                     REPO_ROOT)
 
 VOLATILE_CELL_METADATA = ("collapsed", "scrolled", "execution", "ExecuteTime", "jupyter")
 
@@ -48,14 +48,6 @@ def dumps(nb) -> str:
     return nbformat.writes(nb, version=4)  # sorted keys, indent=1: stable
 
 
-def _not_course_files(folder: str, names: list[str]) -> set[str]:
-    """Checkpoints, caches, and anything that is not a file or folder (a running kernel's IPC
-    sockets beside a notebook) stay out of the copy."""
-    skip = set(shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")(folder, names))
-    paths = {n: os.path.join(folder, n) for n in names}
-    return skip | {n for n, p in paths.items() if not (os.path.isfile(p) or os.path.isdir(p))}
-
-
 def generate(root: Path, names: list[str], workdir: Path) -> dict[str, Path]:
     """Run nbgrader generate_assignment for `names` on a copy of the course in `workdir`.
     Returns {assignment: release folder}."""
@@ -64,7 +56,7 @@ def generate(root: Path, names: list[str], workdir: Path) -> dict[str, Path]:
     if (root / "nbgrader_config.py").exists():
         shutil.copy(root / "nbgrader_config.py", work_course / "nbgrader_config.py")
     for a in names:
-        shutil.copytree(root / "source" / a, work_course / "source" / a, ignore=_not_course_files)
+        shutil.copytree(root / "source" / a, work_course / "source" / a, ignore=not_course_files)
     api = nbgrader_api(work_course)
     out = {}
     for a in names:

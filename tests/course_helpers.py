@@ -18,7 +18,7 @@ FIXTURE_COURSE = Path(__file__).parent / "fixtures" / "course"
 def make_course(tmp: Path, source_root: Path, names=None, generate=True) -> Path:
     """A private (0700) nbgrader course in tmp/course with the repo's nbgrader_config.py and the
     given assignments; nbgrader generate_assignment run for them (gradebook + release/)."""
-    from autograder.course import assignments, nbgrader_api
+    from autograder.course import assignments, nbgrader_api, not_course_files
     tmp = Path(tmp)
     os.chmod(tmp, 0o700)
     root = tmp / "course"
@@ -26,8 +26,7 @@ def make_course(tmp: Path, source_root: Path, names=None, generate=True) -> Path
     shutil.copy(REPO / "course" / "nbgrader_config.py", root / "nbgrader_config.py")
     names = names if names is not None else assignments(source_root)
     for a in names:
-        shutil.copytree(source_root / "source" / a, root / "source" / a,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        shutil.copytree(source_root / "source" / a, root / "source" / a, ignore=not_course_files)
     if generate:
         api = nbgrader_api(root)
         for a in names:

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import pytest
 
+from autograder.course import not_course_files
+
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,12 +73,6 @@ def _ensure_playwright():
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", spec], check=True)
 
 
-def _not_plain(folder, names) -> list:
-    """What not to copy: sockets and the like, checkpoints, caches."""
-    return [n for n in names if n in (".ipynb_checkpoints", "__pycache__") or not
-            (os.path.isfile(os.path.join(folder, n)) or os.path.isdir(os.path.join(folder, n)))]
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -96,7 +92,7 @@ def lab(tmp_path_factory):
         d.mkdir()
     shutil.copy(FIXTURE, root / FIXTURE.name)
     for name in EXPECT:                    # each assignment's folder, with its data files
-        shutil.copytree(SOURCE / name, root / name, ignore=_not_plain)
+        shutil.copytree(SOURCE / name, root / name, ignore=not_course_files)
     env = dict(os.environ)
     env.update(JUPYTER_DATA_DIR=str(data), JUPYTER_CONFIG_DIR=str(cfg), JUPYTER_RUNTIME_DIR=str(rt),
                JUPYTERLAB_SETTINGS_DIR=str(tmp / "settings"),
