@@ -138,7 +138,7 @@ def _compare_dicts(got, expected: dict, where: str, compare):
     return True, "", None
 
 
-def _ratio_hint(gf, ef, finite, rtol) -> str:
+def _ratio_hint(gf, ef, finite) -> str:
     """A constant factor, only where plausible: several nonzero values sharing one ratio, or a single
     number off by an exact integer factor (2, 1/2, 1/N...)."""
     denom = ef[finite]
@@ -168,10 +168,10 @@ def compare_close(got, expected, rtol=1e-5, atol=1e-8, show_values=True, where="
         for i, (g, e) in enumerate(zip(got, expected)):
             res = compare_close(g, e, rtol, atol, show_values, f"{where}[{i}]")
             if not res[0]:
-                cause, text = _steps_diagnosis(_numbers(got), _numbers(expected), rtol, atol)
+                gn, en = _numbers(got), _numbers(expected)
+                cause, text = _steps_diagnosis(gn, en, rtol, atol)
                 if cause:
-                    values = (f"\n  expected {_short(_numbers(expected))}\n  got      {_short(_numbers(got))}"
-                              if show_values else "")
+                    values = f"\n  expected {_short(en)}\n  got      {_short(gn)}" if show_values else ""
                     return False, f"{where}: values differ{text}{values}", cause
                 return res
         return True, "", None
@@ -223,7 +223,7 @@ def compare_close(got, expected, rtol=1e-5, atol=1e-8, show_values=True, where="
     elif gf.ndim == 2 and gf.shape[0] == gf.shape[1] and np.allclose(gf.T, ef, rtol=rtol, atol=atol):
         hint, cause = " (it is the transpose of the expected value)", "transpose"
     else:
-        hint = _ratio_hint(gf, ef, finite, rtol)
+        hint = _ratio_hint(gf, ef, finite)
         if hint:
             cause = "scale"
         elif gf.size > 1 and np.abs(ef[finite]).max(initial=0) > atol and np.allclose(

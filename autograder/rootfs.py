@@ -31,10 +31,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .isolation import LIBC, mount
+from .isolation import LIBC, MS_BIND, MS_PRIVATE, MS_REC, mount
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 MNT_DETACH = 2
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 DEVICES = ("null", "zero", "full", "random", "urandom")

@@ -86,9 +86,7 @@ def ensure_assignment_in_gradebook(root: Path, assignment: str):
 def write_autograded(root: Path, assignment: str, student: str, res: dict, source_nb, sub_path):
     """autograded/<student>/<a>/: the submission (instructor cells restored) with each test cell's
     result as its output, plus the full result JSON. Instructor-only, like nbgrader's."""
-    d = Path(root) / "autograded" / student / assignment
-    d.mkdir(parents=True, exist_ok=True)
-    (d / RESULT_FILE).write_text(json.dumps(res, indent=1, sort_keys=True))
+    d = _write_result(root, assignment, student, res)
     nb = None
     if sub_path and Path(sub_path).exists():
         nb, _ = nbmod.read_notebook_safely(sub_path)
@@ -173,10 +171,12 @@ def _store_fallback(root, assignment, student, res, feedback):
             pass
 
 
-def _write_result(root, assignment, student, res):
+def _write_result(root, assignment, student, res) -> Path:
+    """autograded/<student>/<a>/ with the result JSON in it; returns the folder."""
     d = Path(root) / "autograded" / student / assignment
     d.mkdir(parents=True, exist_ok=True)
     (d / RESULT_FILE).write_text(json.dumps(res, indent=1, sort_keys=True))
+    return d
 
 
 def load_results(root, assignment, students=None) -> dict:
