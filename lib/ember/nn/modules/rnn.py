@@ -218,12 +218,6 @@ class LSTM(RNNBase):
 
     gates = 4
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 proj_size: int = 0, device=None, dtype=None):
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, proj_size, device=device, dtype=dtype)
-
     @staticmethod
     def _step(gx, state, w_hh, b_hh):
         return lstm_step(gx, state[0], state[1], w_hh, b_hh)

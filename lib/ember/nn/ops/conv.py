@@ -89,6 +89,3 @@ class Convolution(Op):
 def _by_group(m, groups: int):
     """(rows, g * k) -> (g, rows, k): the column block of each group, batched first."""
     return m.reshape(m.shape[0], groups, -1).transpose(1, 0, 2)
-
-
-from .pool import AvgPool2d, MaxPool2d  # noqa: E402,F401  (their old home; static uses it)

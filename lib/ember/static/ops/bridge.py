@@ -63,7 +63,8 @@ def _pool_spec(nodes, attrs):
 
 def _register():
     from ...nn.ops.activation import LeakyRelu, LogSoftmax, Softmax
-    from ...nn.ops.conv import AvgPool2d, Convolution, MaxPool2d
+    from ...nn.ops.conv import Convolution
+    from ...nn.ops.pool import AvgPool2d, MaxPool2d
     bridge("conv2d", Convolution, _conv_spec)
     bridge("max_pool2d", MaxPool2d, _pool_spec)
     bridge("avg_pool2d", AvgPool2d, _pool_spec)
