@@ -16,8 +16,7 @@ class ToDtype(Op):
     def backward(self, grad):
         return (grad,)  # the engine casts it to the input's dtype
 
-    def vjp(self, grad):
-        return (grad,)
+    vjp = backward
 
 
 class ToDevice(Op):
@@ -43,8 +42,7 @@ class Clone(Op):
     def backward(self, grad):
         return (grad,)
 
-    def vjp(self, grad):
-        return (grad,)
+    vjp = backward
 
 
 def to_dtype(x: Tensor, dtype: DType) -> Tensor:

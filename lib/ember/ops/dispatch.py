@@ -6,8 +6,7 @@ from ..autograd.grad_mode import _state
 from ..dtypes import as_dtype, from_numpy_dtype, promote_types, result_type
 from ..errors import AutogradError, DeviceError, DTypeError, ShapeError
 from ..tensor import Tensor
-from .views import (as_view, check_view_inplace, no_grad_view_error,  # noqa: F401 (as_view)
-                    refresh_views, write_through_view)
+from .views import check_view_inplace, no_grad_view_error, refresh_views, write_through_view
 
 _SCALARS = (int, float, bool)
 

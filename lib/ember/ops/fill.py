@@ -22,8 +22,7 @@ class Fill(Op):
     def backward(self, grad):
         return (None,)
 
-    def vjp(self, grad):
-        return (None,)
+    vjp = backward
 
 
 class CopyFrom(Op):
@@ -36,8 +35,7 @@ class CopyFrom(Op):
     def backward(self, grad):
         return None, grad
 
-    def vjp(self, grad):
-        return None, grad
+    vjp = backward
 
 
 def _overwrite(x: Tensor, name: str, write, op_cls, others=(), **attrs) -> Tensor:

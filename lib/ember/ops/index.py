@@ -6,7 +6,8 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import _state
 from ..errors import DeviceError, ShapeError
 from ..tensor import Tensor
-from .dispatch import as_view, binary_operands, check_inplace, commit_inplace, to_tensor
+from .dispatch import binary_operands, check_inplace, commit_inplace, to_tensor
+from .views import as_view
 
 
 def _raw_index(idx, x: Tensor):

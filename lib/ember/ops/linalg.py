@@ -19,19 +19,18 @@ class VectorNorm(Op):
     def forward(self, x, ord=2.0, axes=None, keepdim=False):
         xp = array_module_of(x)
         self.x, self.ord, self.axes, self.keepdim = x, ord, axes, keepdim
-        a = xp.abs(x)
         if ord == 2:
             out = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
-        elif ord == 1:
-            out = a.sum(axis=axes, keepdims=True)
-        elif ord == math.inf:
-            out = a.max(axis=axes, keepdims=True)
-        elif ord == -math.inf:
-            out = a.min(axis=axes, keepdims=True)
         elif ord == 0:
             out = (x != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
+        elif ord == 1:
+            out = xp.abs(x).sum(axis=axes, keepdims=True)
+        elif ord == math.inf:
+            out = xp.abs(x).max(axis=axes, keepdims=True)
+        elif ord == -math.inf:
+            out = xp.abs(x).min(axis=axes, keepdims=True)
         else:
-            out = ((a ** ord).sum(axis=axes, keepdims=True)) ** (1.0 / ord)
+            out = (xp.abs(x) ** ord).sum(axis=axes, keepdims=True) ** (1.0 / ord)
         self.out_k = out
         if keepdim:
             return out

@@ -6,7 +6,7 @@ import math
 from ..autograd.function import Op
 from ..errors import ArgumentError, IndexBoundsError, ShapeError, ViewError
 from ..tensor import Tensor, _wrap_dim
-from .dispatch import as_view
+from .views import as_view
 
 
 class Reshape(Op):
@@ -19,8 +19,7 @@ class Reshape(Op):
     def backward(self, grad):
         return (grad.reshape(self.in_shape),)
 
-    def vjp(self, grad):
-        return (grad.reshape(self.in_shape),)
+    vjp = backward  # Tensor.reshape takes the same shape
 
 
 class Permute(Op):
@@ -28,19 +27,16 @@ class Permute(Op):
 
     def forward(self, x, dims):
         self.dims = dims
+        self.inverse = [0] * len(dims)
+        for i, d in enumerate(dims):
+            self.inverse[d] = i
         return x.transpose(dims)
 
     def backward(self, grad):
-        inverse = [0] * len(self.dims)
-        for i, d in enumerate(self.dims):
-            inverse[d] = i
-        return (grad.transpose(inverse),)
+        return (grad.transpose(self.inverse),)
 
     def vjp(self, grad):
-        inverse = [0] * len(self.dims)
-        for i, d in enumerate(self.dims):
-            inverse[d] = i
-        return (grad.permute(inverse),)
+        return (grad.permute(self.inverse),)
 
 
 class Expand(Op):
@@ -54,8 +50,7 @@ class Expand(Op):
     def backward(self, grad):
         return (grad,)  # the engine sums it back to x's shape
 
-    def vjp(self, grad):
-        return (grad,)
+    vjp = backward
 
 
 class Cat(Op):

@@ -185,19 +185,6 @@ class Cos(Op):
         return (-grad * self.saved_input(0, self.x).sin(),)
 
 
-class Sign(Op):
-    rule = "grad_x = 0 (sign is piecewise constant)"
-
-    def forward(self, x):
-        self.shape = x.shape
-        return _xp(x).sign(x)
-
-    def backward(self, grad):
-        return (grad * 0,)
-
-    vjp = backward
-
-
 class Log1p(Op):
     rule = "grad_x = grad / (1 + x)"
     saves = (0,)
@@ -229,7 +216,7 @@ class Expm1(Op):
 
 
 class _Stepwise(Op):
-    """A piecewise-constant function (floor, ceil, round, trunc): its gradient is 0."""
+    """A piecewise-constant function (sign, floor, ceil, round, trunc): its gradient is 0."""
     rule = "grad_x = 0 (piecewise constant)"
     fn = ""
 
@@ -240,6 +227,11 @@ class _Stepwise(Op):
         return (grad * 0,)
 
     vjp = backward
+
+
+class Sign(_Stepwise):
+    rule = "grad_x = 0 (sign is piecewise constant)"
+    fn = "sign"
 
 
 class Floor(_Stepwise):
