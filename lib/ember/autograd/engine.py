@@ -170,26 +170,33 @@ def _call_hooks(node: Node, grad_out, grad_ins):
 
 
 def _call_tensor_hooks(node: Node, g):
-    """Tensor.register_hook functions: each sees the gradient and may return a replacement;
-    then retain_grad's stores it (last, as in PyTorch)."""
-    hooks = node._pre_hooks
+    """The hooks on a node's gradient (an array here)."""
     dev = node.variable._device if node.__class__ is AccumulateGrad else _device_of(g)
+    return call_tensor_hooks(node, g, lambda a: Tensor._make(a, dev),
+                             lambda out: out._data.copy(),  # the hook's tensor stays the hook's
+                             _add_grad)
+
+
+def call_tensor_hooks(node: Node, g, wrap, unwrap, add):
+    """Tensor.register_hook functions: each sees the gradient (`wrap(g)`) and may return a
+    replacement of its shape; then retain_grad's stores it with `add` (last, as in PyTorch)."""
+    hooks = node._pre_hooks
     for fn in list(hooks):
         if fn.__class__ is RetainGrad:
             continue
-        out = fn(Tensor._make(g, dev))
+        out = fn(wrap(g))
         if out is not None:
-            if not isinstance(out, Tensor) or out._data.shape != g.shape:
+            if not isinstance(out, Tensor) or tuple(out.shape) != tuple(g.shape):
                 raise AutogradError(
                     f"a hook registered with register_hook must return None or a tensor of the "
                     f"gradient's shape {tuple(g.shape)}, got "
                     f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}")
-            g = out._data.copy()  # the hook's tensor stays the hook's (.grad may be added into)
+            g = unwrap(out)
     for fn in hooks:
         if fn.__class__ is RetainGrad:
             t = fn.ref()
             if t is not None:
-                t._grad = _add_grad(t._grad, g, t)
+                t._grad = add(t._grad, g, t)
     return g
 
 

@@ -12,7 +12,8 @@ from heapq import heappop, heappush
 from ..errors import AutogradError, ShapeError
 from ..tensor import Tensor
 from .grad_mode import enable_grad
-from .node import AccumulateGrad, Node, RetainGrad, ensure_not_freed
+from .engine import call_tensor_hooks
+from .node import AccumulateGrad, Node, ensure_not_freed
 
 
 def run_graph(roots, grads, retain_graph: bool, capture: set | None = None) -> dict:
@@ -90,16 +91,12 @@ def sum_to(g: Tensor, shape: tuple) -> Tensor:
 
 
 def _call_tensor_hooks(node: Node, g: Tensor) -> Tensor:
-    for fn in list(node._pre_hooks):
-        if fn.__class__ is not RetainGrad:
-            out = fn(g)
-            if out is not None:
-                g = out
-    for fn in node._pre_hooks:
-        if fn.__class__ is RetainGrad and fn.ref() is not None:
-            t = fn.ref()
-            t._grad = g if t._grad is None else t._grad + g
-    return g
+    """The hooks on a node's gradient (a recorded Tensor here), checked as engine's are."""
+    return call_tensor_hooks(node, g, _same, _same, lambda old, g, t: g if old is None else old + g)
+
+
+def _same(x):
+    return x
 
 
 def no_vjp(node: Node):
