@@ -322,8 +322,10 @@ class ScriptFunction:
 
     def compiled(self, *args) -> TracedFunction:
         """The traced graph for these inputs' signature (compiling it on first use)."""
+        return self._compiled_for([_as_input(k, a) for k, a in enumerate(args)])
+
+    def _compiled_for(self, tensors: list) -> TracedFunction:
         from .trace import _trace
-        tensors = [_as_input(k, a) for k, a in enumerate(args)]
         key = tuple((t._data.dtype.str, tuple(t.shape[1:]), t.ndim) for t in tensors)
         traced = self._compiled.get(key)
         if traced is None:
@@ -340,7 +342,8 @@ class ScriptFunction:
         from .trace import _active
         if _active:          # inside another script or trace: inline the rewritten Python
             return self.python(*args)
-        return self.compiled(*args)(*[_as_input(k, a) for k, a in enumerate(args)])
+        tensors = [_as_input(k, a) for k, a in enumerate(args)]
+        return self._compiled_for(tensors)(*tensors)
 
     @property
     def graph(self):
